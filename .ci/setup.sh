@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Set-up on a fresh Debian (bookworm, Python 3.11): system packages, a virtual environment in
+# .venv, and the project with its [train] and [dev] extras. Safe to run again.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+# python3-venv: the virtual environment; espeak-ng, sox: real speech and audio in tests;
+# the lib* set: Qt's offscreen platform; hydrogen-data: real drum recordings for corpus tests.
+APT_PACKAGES=(
+    python3-venv espeak-ng sox
+    libegl1 libgl1 libfontconfig1 libxkbcommon0 libglib2.0-0 libdbus-1-3
+    hydrogen-data
+)
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
+
+[ -x "$ROOT/.venv/bin/python" ] || python3 -m venv "$ROOT/.venv"
+"$ROOT/.venv/bin/python" -m pip install -q --upgrade pip
+"$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT[train,dev]"

@@ -1,0 +1,58 @@
+"""The `clapsep` command line.
+
+Sub-commands live with the package they drive and plug in through the
+`clapsep.commands` entry-point group, so rendering never imports torch, ui or the
+bridge. Each entry point is a `register(subparsers)` that adds one sub-parser and
+sets `run=callable(args) -> int` as its default.
+"""
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from importlib.metadata import entry_points, version
+
+from host.errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UserError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="clapsep", description="Query-based sound isolation for audio editors.")
+    parser.add_argument("--version", action="version", version=f"clapsep-studio {version('clapsep-studio')}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for ep in sorted(entry_points(group="clapsep.commands"), key=lambda e: e.name):
+        ep.load()(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or bool(os.environ.get("CLAPSEP_DEBUG"))
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "run", None):
+            parser.print_help()
+            return 2
+        return int(args.run(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

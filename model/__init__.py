@@ -1,0 +1,1 @@
+"""CLAPSep in PyTorch: query encoders, separation network, conversion and training."""

@@ -1,0 +1,78 @@
+"""CLAPSep: `module(mixture [B, samples] @ 32 kHz, condition [B, 1024]) -> separated [B, samples]`.
+
+Steps, each a module: STFT of the mixture; the mixture resampled to 48 kHz through the
+LoRA-tuned HTS-AT copy (multi-level features); the FiLM-conditioned decoder predicts a
+sigmoid magnitude mask; the masked spectrum keeps the mixture phase and goes back
+through the ISTFT to exactly the input length.
+"""
+
+import torch
+from tokenizers import Tokenizer
+from torch import nn
+
+from model.clap import ClapQueryEncoder, fit_query_audio
+from model.condition import Query, condition_embedding, mix_modalities
+from model.configs import HOP, MAX_WINDOW_SAMPLES, N_FFT, ModelConfig, get_config
+from model.decoder import MaskDecoder
+from model.encoder import SeparationEncoder
+from model.spectral import ISTFT, STFT, Resample32To48
+
+MIN_WINDOW_SAMPLES = N_FFT // 2 + 1  # reflect padding needs more samples than half a frame
+
+
+class CLAPSep(nn.Module):
+    def __init__(self, config: ModelConfig, lora: bool = True) -> None:
+        super().__init__()
+        self.config = config
+        self.clap = ClapQueryEncoder(config.audio, config.text, config.embedding_dim)
+        self.audio_branch = SeparationEncoder(config.audio, config.lora if lora else None)
+        self.audio_branch.copy_tower(self.clap.audio_branch)  # a copy of CLAP's tower, as published
+        self.decoder_model = MaskDecoder(config.decoder, config.audio, config.condition_dim, N_FFT // 2 + 1)
+        self.stft = STFT(N_FFT, HOP)
+        self.istft = ISTFT(N_FFT, HOP)
+        self.resample = Resample32To48()
+        self.tokenizer: Tokenizer | None = None
+
+    def mask(self, mixture: torch.Tensor, condition: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Magnitude mask [B, frames, bins] and the mixture spectrum (real, imag)."""
+        real, imag = self.stft(mixture)
+        magnitude = torch.sqrt(real**2 + imag**2)
+        features = self.audio_branch(self.resample(mixture))
+        return self.decoder_model(features, magnitude, condition), real, imag
+
+    def forward(self, mixture: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        length = mixture.shape[-1]
+        mask, real, imag = self.mask(mixture, condition)
+        gain = mask.transpose(1, 2)  # the mask scales the magnitude; the phase stays the mixture's
+        return self.istft(real * gain, imag * gain, length)
+
+    @torch.no_grad()
+    def side_embedding(self, query: Query) -> torch.Tensor:
+        """One query side -> [embedding_dim] (text and/or averaged audio shots)."""
+        text = audio = None
+        if query.text:
+            if self.tokenizer is None:
+                raise RuntimeError("this model has no tokenizer attached; text queries need one")
+            ids, mask = self.clap.tokenize(self.tokenizer, [query.text])
+            text = self.clap.text_embedding(ids, mask)[0]
+        if query.audio:
+            shots = torch.stack([fit_query_audio(shot) for shot in query.audio])
+            audio = self.clap.audio_embedding(shots).mean(dim=0)
+        return mix_modalities(text, audio, query.audio_weight)
+
+    @torch.no_grad()
+    def condition(self, positive: Query | None = None, negative: Query | None = None) -> torch.Tensor:
+        """The [1, condition_dim] condition for a positive and/or negative query."""
+        pos = self.side_embedding(positive) if positive is not None else None
+        neg = self.side_embedding(negative) if negative is not None else None
+        return condition_embedding(pos, neg)[None]
+
+
+def check_window(samples: int) -> None:
+    if not MIN_WINDOW_SAMPLES <= samples <= MAX_WINDOW_SAMPLES:
+        raise ValueError(f"a window must hold {MIN_WINDOW_SAMPLES}..{MAX_WINDOW_SAMPLES} samples at 32 kHz, got {samples}")
+
+
+def build_model(name: str, lora: bool = True) -> CLAPSep:
+    """The separator for a named configuration (`official`, `mini`), randomly initialised."""
+    return CLAPSep(get_config(name), lora=lora)

@@ -1,0 +1,45 @@
+"""Shared fixtures. Model fixtures import torch lazily so torch-free test runs still collect."""
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in the test suite may reach a hub
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+CAPTIONS = [
+    "a dog barks", "the sound of a dog barking", "a man speaks", "a woman talks quietly",
+    "children laughing", "rain falls on a roof", "wind blowing", "a car engine idles",
+    "traffic noise in a city", "a siren wails", "birds chirping", "footsteps on gravel",
+    "a door slams", "glass breaking", "water running from a tap", "applause from a crowd",
+    "a piano melody", "an acoustic guitar strums", "drums and bass", "a phone rings",
+]
+
+
+@pytest.fixture(scope="session")
+def mini_tokenizer():
+    from model.tokenizer import train_bpe_tokenizer
+
+    return train_bpe_tokenizer(CAPTIONS * 20, vocab_size=1024)
+
+
+@pytest.fixture(scope="session")
+def mini_model(mini_tokenizer):
+    import torch
+
+    from model.separator import build_model
+
+    torch.manual_seed(0)
+    model = build_model("mini").eval()
+    model.tokenizer = mini_tokenizer
+    return model
+
+
+@pytest.fixture(scope="session")
+def official_model():
+    import torch
+
+    from model.separator import build_model
+
+    torch.manual_seed(0)
+    return build_model("official").eval()

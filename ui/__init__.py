@@ -1,0 +1,1 @@
+"""The PyQt6 panel: preset library, clip list, render, before/after."""
