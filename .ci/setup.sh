@@ -7,11 +7,12 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 # python3-venv: the virtual environment; espeak-ng, sox: real speech and audio in tests;
-# the lib* set: Qt's offscreen platform; hydrogen-data: real drum recordings for corpus tests.
+# the lib* set: Qt's offscreen platform; the last line: real recordings and a soundfont that
+# the corpus tests read (the full training corpus list is model/corpus/apt-packages.txt).
 APT_PACKAGES=(
     python3-venv espeak-ng sox
     libegl1 libgl1 libfontconfig1 libxkbcommon0 libglib2.0-0 libdbus-1-3
-    hydrogen-data
+    hydrogen-data fluidsynth timgm6mb-soundfont openttd-opensfx sonic-pi-samples hedgewars-data
 )
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq

@@ -27,7 +27,7 @@ class CheckpointError(ValueError):
 
 def _numpy_allow_list() -> list[Any]:
     allowed: list[Any] = [np.dtype, np.ndarray, np.core.multiarray.scalar, np.core.multiarray._reconstruct]
-    allowed += [type(np.dtype(t)) for t in ("float16", "float32", "float64", "int32", "int64", "bool")]
+    allowed += [type(np.dtype(t)) for t in ("float16", "float32", "float64", "int32", "int64", "uint32", "bool")]
     return allowed
 
 

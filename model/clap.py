@@ -9,11 +9,13 @@ import torch
 import torch.nn.functional as F
 from tokenizers import Tokenizer
 from torch import nn
+from torchlibrosa.augmentation import SpecAugmentation
 from transformers import RobertaConfig, RobertaModel
 
 from model._laion import MLPLayers
 from model.configs import QUERY_SAMPLES, HTSATConfig, TextConfig
 from model.encoder import build_htsat
+from model.minilm import build_minilm, mean_pool
 
 
 def _projection(width: int, joint: int) -> nn.Sequential:
@@ -36,7 +38,8 @@ class ClapQueryEncoder(nn.Module):
     def __init__(self, audio: HTSATConfig, text: TextConfig, joint_dim: int = 512) -> None:
         super().__init__()
         self.audio_branch = build_htsat(audio)
-        self.text_branch = _roberta(text)
+        self.text_kind = text.kind
+        self.text_branch = _roberta(text) if text.kind == "roberta" else build_minilm(text)
         self.text_transform = MLPLayers(units=[joint_dim] * 3, dropout=0.1)
         self.text_projection = _projection(text.hidden_size, joint_dim)
         self.audio_transform = MLPLayers(units=[joint_dim] * 3, dropout=0.1)
@@ -44,19 +47,38 @@ class ClapQueryEncoder(nn.Module):
         self.logit_scale_a = nn.Parameter(torch.tensor(2.6592600))  # log(1/0.07)
         self.logit_scale_t = nn.Parameter(torch.tensor(2.6592600))
         self.max_length = text.max_length
+        self._spec_augmenter = SpecAugmentation(time_drop_width=64, time_stripes_num=2,
+                                                freq_drop_width=8, freq_stripes_num=2)
         self.requires_grad_(False)
         self.eval()
 
     def train(self, mode: bool = True) -> "ClapQueryEncoder":
-        return super().train(False)  # frozen: BatchNorm and dropout stay in inference mode
+        super().train(False)  # frozen: BatchNorm and dropout stay in inference mode
+        self._spec_augmenter.train(True)  # used only when asked for, and then always active
+        return self
 
     def text_embedding(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        pooled = self.text_branch(input_ids=input_ids, attention_mask=attention_mask).pooler_output
+        out = self.text_branch(input_ids=input_ids, attention_mask=attention_mask)
+        if self.text_kind == "roberta":
+            pooled = out.pooler_output
+        else:
+            pooled = mean_pool(out.last_hidden_state, attention_mask)
         return F.normalize(self.text_projection(pooled), dim=-1)
 
-    def audio_embedding(self, wave48: torch.Tensor) -> torch.Tensor:
-        """`wave48`: [B, 480000] at 48 kHz (see `fit_query_audio`)."""
-        latent = self.audio_branch({"waveform": wave48}, device=wave48.device)["embedding"]
+    def audio_embedding(self, wave48: torch.Tensor, spec_augment: bool = False) -> torch.Tensor:
+        """`wave48`: [B, 480000] at 48 kHz (see `fit_query_audio`).
+
+        `spec_augment` masks time (2x64 frames) and frequency (2x8 bins) stripes after
+        `bn0`, as the published recipe does for audio queries during training.
+        """
+        if not spec_augment:
+            latent = self.audio_branch({"waveform": wave48}, device=wave48.device)["embedding"]
+            return F.normalize(self.audio_projection(latent), dim=-1)
+        h = self.audio_branch
+        x = h.logmel_extractor(h.spectrogram_extractor(wave48))
+        x = h.bn0(x.transpose(1, 3)).transpose(1, 3)
+        x = self._spec_augmenter(x)
+        latent = h.forward_features(h.reshape_wav2img(x))["embedding"]
         return F.normalize(self.audio_projection(latent), dim=-1)
 
     def tokenize(self, tokenizer: Tokenizer, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -6,7 +6,7 @@
 image, same feature grids) with narrow widths for tests and CPU training.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 SEPARATION_RATE = 32000
@@ -41,8 +41,12 @@ class HTSATConfig:
 
 @dataclass(frozen=True)
 class TextConfig:
-    """RoBERTa text tower of CLAP (built from this config, never downloaded)."""
+    """Text tower: CLAP's RoBERTa (`roberta`) or the frozen MiniLM sentence encoder (`minilm`).
 
+    Both are built from this config, never downloaded.
+    """
+
+    kind: str = "roberta"
     vocab_size: int = 50265
     hidden_size: int = 768
     num_hidden_layers: int = 12
@@ -101,6 +105,15 @@ CONFIGS: dict[str, ModelConfig] = {
                               masker_heads=4),
     ),
 }
+# The model trained here and shipped with the project: `mini` audio and decoder sizes with
+# the frozen all-MiniLM-L6-v2 sentence encoder as text tower (CLAP's RoBERTa weights are
+# not available offline).
+CONFIGS["bundled"] = replace(
+    CONFIGS["mini"],
+    name="bundled",
+    text=TextConfig(kind="minilm", vocab_size=30522, hidden_size=384, num_hidden_layers=6,
+                    num_attention_heads=12, intermediate_size=1536, max_position_embeddings=512, max_length=32),
+)
 
 
 def get_config(name: str) -> ModelConfig:

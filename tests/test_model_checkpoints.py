@@ -1,5 +1,6 @@
 """Official-release conversion and safe checkpoint loading."""
 
+import copy
 import os
 import re
 
@@ -67,6 +68,7 @@ def test_official_release_layout_maps_with_no_unexplained_keys(official_model):
 def test_release_files_convert_load_and_round_trip(tmp_path, mini_model):
     from model.separator import build_model
 
+    mini_model = copy.deepcopy(mini_model)  # the session fixture stays untouched
     with torch.no_grad():  # make the tuned tensors distinguishable from CLAP's
         for name, p in mini_model.audio_branch.named_parameters():
             if "lora_B" in name:
