@@ -73,3 +73,23 @@ def test_resume_reproduces_the_uninterrupted_run(corpus, tmp_path):
     assert resumed.train_step() == pytest.approx(expected[2], abs=1e-6)
     accuracy = resumed.validate()
     assert 0.0 <= accuracy <= 1.0
+
+
+def test_the_init_model_starts_the_separator_from_the_pretrained_tower(corpus, tmp_path):
+    from model.checkpoints import load_model_dir
+    from model.pretrain.contrastive import Pretrainer
+    from model.pretrain.init_model import write_init_model
+
+    trainer = Pretrainer(_config(corpus, tmp_path / "run", steps=1))
+    trainer.run(log=lambda _: None)
+    write_init_model(tmp_path / "run" / "last.pt", tmp_path / "init")
+    model = load_model_dir(tmp_path / "init")
+    tower = trainer.encoder.audio_branch.state_dict()
+    for key, value in model.clap.audio_branch.state_dict().items():
+        assert torch.equal(value, tower[key]), key
+    wave = torch.nn.functional.pad(torch.randn(1, 48_000) * 0.1, (0, 432_000))
+    trainer.encoder.eval()
+    with torch.no_grad():
+        assert torch.allclose(model.clap.audio_embedding(wave), trainer.encoder.audio_embedding(wave), atol=1e-5)
+    ids, _ = model.clap.tokenize(model.tokenizer, ["a dog barks"])
+    assert ids.shape == (1, 32)

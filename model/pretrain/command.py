@@ -9,6 +9,11 @@ from host.errors import UserError
 def _run(args: argparse.Namespace) -> int:
     from model.pretrain.contrastive import PretrainConfig, Pretrainer
 
+    if args.export_init:
+        return _export_init(Path(args.run_dir), Path(args.export_init))
+    if not args.corpus:
+        raise UserError("--corpus is required to train")
+
     cfg = PretrainConfig(corpus=Path(args.corpus), run_dir=Path(args.run_dir), steps=args.steps,
                          batch_size=args.batch_size, lr=args.lr, warmup_steps=args.warmup_steps, seed=args.seed)
     try:
@@ -20,9 +25,22 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_init(run_dir: Path, out: Path) -> int:
+    from model.pretrain.init_model import write_init_model
+
+    checkpoint = next((run_dir / n for n in ("best.pt", "last.pt") if (run_dir / n).is_file()), None)
+    if checkpoint is None:
+        raise UserError(f"no checkpoint in {run_dir} (train first)")
+    write_init_model(checkpoint, out)
+    print(f"separator init model from {checkpoint} -> {out}")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("pretrain-clap", help="train the small CLAP of the bundled model (needs [train])")
-    p.add_argument("--corpus", required=True, help="corpus folder with clips.csv (clapsep corpus build)")
+    p.add_argument("--corpus", help="corpus folder with clips.csv (clapsep corpus build)")
+    p.add_argument("--export-init", metavar="DIR",
+                   help="write the separator's starting model (best checkpoint of --run-dir) and exit")
     p.add_argument("--run-dir", required=True, help="run folder; an existing run resumes")
     p.add_argument("--steps", type=int, default=20000)
     p.add_argument("--batch-size", type=int, default=24)
