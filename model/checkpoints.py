@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from model.configs import ModelConfig, get_config
+from model.configs import ModelConfig, config_from_dict, get_config
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -73,7 +73,8 @@ def read_model_config(model_dir: Path) -> ModelConfig:
     meta_path = Path(model_dir) / CONFIG_FILE
     if not meta_path.is_file():
         raise CheckpointError(f"{model_dir} is not a model directory (no {CONFIG_FILE})")
-    return get_config(json.loads(meta_path.read_text())["config"])
+    meta = json.loads(meta_path.read_text())
+    return config_from_dict(meta["model_config"]) if "model_config" in meta else get_config(meta["config"])
 
 
 def load_model_dir(model_dir: Path) -> "torch.nn.Module":

@@ -116,6 +116,18 @@ CONFIGS["bundled"] = replace(
 )
 
 
+def config_from_dict(values: dict[str, Any]) -> ModelConfig:
+    """Inverse of `ModelConfig.to_dict` (lists back to tuples), for configurations saved with a model."""
+    def section(cls: type, data: dict[str, Any]) -> Any:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+    return ModelConfig(
+        name=values["name"], audio=section(HTSATConfig, values["audio"]), text=section(TextConfig, values["text"]),
+        decoder=section(DecoderConfig, values["decoder"]), lora=section(LoraConfig, values["lora"]),
+        embedding_dim=values["embedding_dim"],
+    )
+
+
 def get_config(name: str) -> ModelConfig:
     try:
         return CONFIGS[name]

@@ -6,6 +6,8 @@ sigmoid magnitude mask; the masked spectrum keeps the mixture phase and goes bac
 through the ISTFT to exactly the input length.
 """
 
+from dataclasses import dataclass
+
 import torch
 from tokenizers import Tokenizer
 from torch import nn
@@ -18,6 +20,29 @@ from model.encoder import SeparationEncoder
 from model.spectral import ISTFT, STFT, Resample32To48
 
 MIN_WINDOW_SAMPLES = N_FFT // 2 + 1  # reflect padding needs more samples than half a frame
+
+
+@dataclass
+class Encoded:
+    """A mixture after the query-independent half of the network: spectrum and encoder features.
+
+    NIT and bi-modal training decode one mixture for several conditions; encoding once
+    per mixture keeps that affordable.
+    """
+
+    real: torch.Tensor  # [B, bins, frames]
+    imag: torch.Tensor
+    magnitude: torch.Tensor
+    features: tuple[torch.Tensor, ...]
+    length: int
+
+    def repeat(self, times: int) -> "Encoded":
+        """The same mixtures `times` over along the batch, to decode several conditions at once."""
+        def rep(t: torch.Tensor) -> torch.Tensor:
+            return t.repeat(times, *([1] * (t.dim() - 1)))
+
+        return Encoded(rep(self.real), rep(self.imag), rep(self.magnitude),
+                       tuple(rep(f) for f in self.features), self.length)
 
 
 class CLAPSep(nn.Module):
@@ -33,18 +58,25 @@ class CLAPSep(nn.Module):
         self.resample = Resample32To48()
         self.tokenizer: Tokenizer | None = None
 
-    def mask(self, mixture: torch.Tensor, condition: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Magnitude mask [B, frames, bins] and the mixture spectrum (real, imag)."""
+    def encode(self, mixture: torch.Tensor) -> Encoded:
+        """STFT of the mixture and the LoRA encoder's features of it at 48 kHz."""
         real, imag = self.stft(mixture)
         magnitude = torch.sqrt(real**2 + imag**2)
         features = self.audio_branch(self.resample(mixture))
-        return self.decoder_model(features, magnitude, condition), real, imag
+        return Encoded(real, imag, magnitude, features, mixture.shape[-1])
+
+    def decode_mask(self, encoded: Encoded, condition: torch.Tensor) -> torch.Tensor:
+        """Magnitude mask [B, frames, bins] for one condition per row."""
+        return self.decoder_model(encoded.features, encoded.magnitude, condition)
+
+    def synthesize(self, encoded: Encoded, mask: torch.Tensor) -> torch.Tensor:
+        """The mask scales the magnitude, the phase stays the mixture's; back to [B, samples]."""
+        gain = mask.transpose(1, 2).to(encoded.real.dtype)
+        return self.istft(encoded.real * gain, encoded.imag * gain, encoded.length)
 
     def forward(self, mixture: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        length = mixture.shape[-1]
-        mask, real, imag = self.mask(mixture, condition)
-        gain = mask.transpose(1, 2)  # the mask scales the magnitude; the phase stays the mixture's
-        return self.istft(real * gain, imag * gain, length)
+        encoded = self.encode(mixture)
+        return self.synthesize(encoded, self.decode_mask(encoded, condition))
 
     @torch.no_grad()
     def side_embedding(self, query: Query) -> torch.Tensor:

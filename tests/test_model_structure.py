@@ -38,8 +38,9 @@ def test_shapes_at_every_level_for_ten_seconds(official_model):
     mixture = torch.randn(1, 320_000) * 0.1
     condition = torch.nn.functional.normalize(torch.randn(1, 1024), dim=-1)
     with torch.no_grad():
-        features = official_model.audio_branch(official_model.resample(mixture))
-        mask, real, _ = official_model.mask(mixture, condition)
+        encoded = official_model.encode(mixture)
+        features, real = encoded.features, encoded.real
+        mask = official_model.decode_mask(encoded, condition)
         out = official_model(mixture, condition)
     for h in hooks:
         h.remove()

@@ -1,0 +1,1 @@
+"""Training data: clip catalogues, decoded-clip storage and on-the-fly mixtures."""

@@ -1,0 +1,101 @@
+"""Datasets of training items, each a pure function of (seed, epoch, index).
+
+`SupervisedMixtures` mixes a target clip with interferer clips of another family;
+`NaturalMixtures` serves captioned real-world mixtures for weak supervision (the
+mixture of mixtures is formed in the batch by the objective). `StepBatches` says which
+items make up global step k, so a resumed run continues with exactly the next batch
+and workers need no random state of their own.
+"""
+
+from collections.abc import Iterator
+
+import numpy as np
+from torch.utils.data import Dataset, Sampler
+
+from model.data.audio import ClipStore
+from model.data.catalog import Clip
+from model.data.mixing import MixConfig, augment, mix, random_crop
+
+ItemKey = tuple[int, int]  # (epoch, index); validation items use epoch -1
+
+
+class SupervisedMixtures(Dataset):
+    """Target + interferer(s) at a drawn SNR, with both sides' captions and clean audio."""
+
+    def __init__(self, clips: list[Clip], store: ClipStore, config: MixConfig, seed: int,
+                 validation: bool = False) -> None:
+        if len(clips) < 2:
+            raise ValueError("supervised mixtures need at least two clips")
+        self.clips, self.store, self.config, self.seed = clips, store, config, seed
+        self.validation = validation
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def _rng(self, key: ItemKey | int) -> np.random.Generator:
+        epoch, index = (-1, key) if isinstance(key, int) else key
+        return np.random.default_rng([self.seed, epoch + 1, index, 1 if self.validation else 0])
+
+    def _interferer(self, target: Clip, rng: np.random.Generator) -> Clip:
+        for _ in range(16):
+            other = self.clips[int(rng.integers(len(self.clips)))]
+            if other.family != target.family:
+                return other
+        raise ValueError(f"could not find an interferer for {target.path} of another label")
+
+    def __getitem__(self, key: ItemKey | int) -> dict:
+        rng = self._rng(key)
+        index = key if isinstance(key, int) else key[1]
+        target_clip = self.clips[index]
+        length = self.config.crop_samples
+        target = augment(random_crop(self.store.get(target_clip.path), length, rng), self.config, rng)
+        others = [self._interferer(target_clip, rng) for _ in range(self.config.interferers)]
+        noise = sum(augment(random_crop(self.store.get(c.path), length, rng), self.config, rng) for c in others)
+        mixture, target, noise = mix(target, noise, self.config.draw_snr(rng))
+        return {
+            "mixture": mixture, "target": target, "noise": noise,
+            "positive": target_clip.captions[int(rng.integers(len(target_clip.captions)))],
+            "negative": " and ".join(c.captions[int(rng.integers(len(c.captions)))] for c in others),
+        }
+
+
+class NaturalMixtures(Dataset):
+    """Crops of captioned real-world recordings (weak supervision: no clean sources)."""
+
+    def __init__(self, clips: list[Clip], store: ClipStore, config: MixConfig, seed: int) -> None:
+        self.clips, self.store, self.config, self.seed = clips, store, config, seed
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, key: ItemKey) -> dict:
+        epoch, index = key
+        rng = np.random.default_rng([self.seed, epoch + 1, index, 2])
+        clip = self.clips[index]
+        wave = augment(random_crop(self.store.get(clip.path), self.config.crop_samples, rng), self.config, rng)
+        return {"mixture": wave, "caption": clip.captions[int(rng.integers(len(clip.captions)))]}
+
+
+class StepBatches(Sampler):
+    """Endless batches of (epoch, index) keys from global step `start` on, one rank's share.
+
+    Each epoch is a seeded permutation cut into global batches of `batch_size * world`;
+    rank r takes its slice, so the world together sees every item once per epoch.
+    """
+
+    def __init__(self, size: int, batch_size: int, seed: int, start: int = 0, rank: int = 0,
+                 world: int = 1) -> None:
+        self.per_epoch = size // (batch_size * world)
+        if self.per_epoch == 0:
+            raise ValueError(f"{size} items cannot fill one batch of {batch_size} x {world} processes")
+        self.size, self.batch_size, self.seed = size, batch_size, seed
+        self.start, self.rank, self.world = start, rank, world
+
+    def __iter__(self) -> Iterator[list[ItemKey]]:
+        step = self.start
+        while True:
+            epoch, b = divmod(step, self.per_epoch)
+            order = np.random.default_rng([self.seed, epoch]).permutation(self.size)
+            first = (b * self.world + self.rank) * self.batch_size
+            yield [(epoch, int(i)) for i in order[first : first + self.batch_size]]
+            step += 1

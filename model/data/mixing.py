@@ -1,0 +1,84 @@
+"""On-the-fly mixtures: crops, SNR scaling, band-limiting and the published peak protection.
+
+Every random choice takes an explicit `np.random.Generator`, so a mixture is a pure
+function of its seed: validation pairs are fixed, and a resumed run draws exactly the
+mixtures an uninterrupted one would have drawn.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.configs import SEPARATION_RATE
+
+PEAK_LIMIT = 1.0  # above this the mixture is rescaled ...
+PEAK_TARGET = 0.9  # ... so that its peak becomes this, target scaled alike (as published)
+_SILENT = 1e-10
+
+
+@dataclass(frozen=True)
+class MixConfig:
+    """How training mixtures are made (defaults: the published recipe, 5 s crops)."""
+
+    crop_seconds: float = 5.0
+    snr_db: float = 0.0
+    snr_range: tuple[float, float] | None = None  # uniform draw; overrides snr_db
+    interferers: int = 1
+    band_limit_prob: float = 0.0  # chance that a source is low-passed (a band-limited recording)
+    band_limit_hz: tuple[float, float] = (3000.0, 12000.0)
+
+    @property
+    def crop_samples(self) -> int:
+        return round(self.crop_seconds * SEPARATION_RATE)
+
+    def draw_snr(self, rng: np.random.Generator) -> float:
+        if self.snr_range is None:
+            return self.snr_db
+        return float(rng.uniform(*self.snr_range))
+
+
+def random_crop(wave: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
+    """A `length`-sample excerpt at a random offset; shorter clips are zero-padded at the end."""
+    if len(wave) <= length:
+        return np.pad(wave, (0, length - len(wave)))
+    start = int(rng.integers(0, len(wave) - length + 1))
+    return wave[start : start + length]
+
+
+def band_limit(wave: np.ndarray, cutoff_hz: float, rate: int = SEPARATION_RATE) -> np.ndarray:
+    """Low-pass at `cutoff_hz` with a raised-cosine roll-off over the 10% below it."""
+    spectrum = np.fft.rfft(wave)
+    freqs = np.fft.rfftfreq(len(wave), 1.0 / rate)
+    start = 0.9 * cutoff_hz
+    ramp = np.clip((freqs - start) / (cutoff_hz - start), 0.0, 1.0)
+    gain = 0.5 * (1.0 + np.cos(np.pi * ramp))
+    return np.fft.irfft(spectrum * gain, n=len(wave)).astype(np.float32)
+
+
+def scale_to_snr(target: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """`noise` rescaled so that 10 log10(|target|² / |noise|²) = `snr_db` (silent stays silent)."""
+    noise_energy = float(np.sum(noise.astype(np.float64) ** 2))
+    target_energy = float(np.sum(target.astype(np.float64) ** 2))
+    if noise_energy <= _SILENT or target_energy <= _SILENT:
+        return noise
+    gain = np.sqrt(target_energy / (noise_energy * 10.0 ** (snr_db / 10.0)))
+    return (noise * gain).astype(np.float32)
+
+
+def mix(target: np.ndarray, noise: np.ndarray, snr_db: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mixture, target, noise) at `snr_db`; if the mixture peaks above 1 all three are
+    scaled to a 0.9 peak, as the published recipe does."""
+    noise = scale_to_snr(target, noise, snr_db)
+    mixture = target + noise
+    peak = float(np.max(np.abs(mixture))) if len(mixture) else 0.0
+    if peak > PEAK_LIMIT:
+        gain = PEAK_TARGET / peak
+        target, noise, mixture = target * gain, noise * gain, mixture * gain
+    return mixture.astype(np.float32), target.astype(np.float32), noise.astype(np.float32)
+
+
+def augment(wave: np.ndarray, config: MixConfig, rng: np.random.Generator) -> np.ndarray:
+    """Per-source augmentation: band-limiting with probability `band_limit_prob`."""
+    if config.band_limit_prob > 0 and rng.random() < config.band_limit_prob:
+        return band_limit(wave, float(rng.uniform(*config.band_limit_hz)))
+    return wave

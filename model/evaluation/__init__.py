@@ -1,0 +1,1 @@
+"""Evaluating separators on published-format mixture lists: metrics, backends, reports, `clapsep eval`."""

@@ -1,0 +1,48 @@
+"""`clapsep train CONFIG`: run or continue an experiment (needs the [train] extra)."""
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from host.errors import UserError
+
+
+def _run(args: argparse.Namespace) -> int:
+    from model.data.synthetic import write_synthetic_corpus
+    from model.training.config import ConfigError, load_config
+    from model.training.trainer import train
+
+    if args.synthesize:
+        clips = write_synthetic_corpus(Path(args.synthesize))
+        print(f"wrote generated clips: {clips} and {clips.parent / 'mixtures.csv'}")
+        return 0
+    if not args.config:
+        raise UserError("train: give a CONFIG file (or --synthesize DIR)")
+    try:
+        config = load_config(Path(args.config))
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    run = config.run
+    if args.out:
+        run = dataclasses.replace(run, out=args.out)
+    if args.max_steps is not None:
+        run = dataclasses.replace(run, max_steps=args.max_steps)
+    config = dataclasses.replace(config, run=run)
+    if args.fresh:
+        (Path(run.out) / "last.pt").unlink(missing_ok=True)
+    try:
+        out = train(config, resume=not args.fresh)
+    except (ConfigError, ValueError, FileNotFoundError) as exc:
+        raise UserError(str(exc)) from None
+    print(f"run folder: {out} (model directory: {out / 'model'}; package it with `clapsep export`)")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("train", help="train or fine-tune a separator from a YAML/TOML config (needs [train])")
+    p.add_argument("config", nargs="?", help="experiment config (.yaml or .toml)")
+    p.add_argument("--out", help="run folder (overrides run.out)")
+    p.add_argument("--max-steps", type=int, help="stop after this many steps in total (overrides run.max_steps)")
+    p.add_argument("--fresh", action="store_true", help="ignore the run folder's checkpoint and start over")
+    p.add_argument("--synthesize", metavar="DIR", help="write a small generated corpus for the debug config and exit")
+    p.set_defaults(run=_run)
