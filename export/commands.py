@@ -1,0 +1,44 @@
+"""`clapsep export`: a model package from the project's weights (or an untrained model)."""
+
+import argparse
+import time
+from pathlib import Path
+
+from host.errors import UserError
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from export.package import check_out_dir, load_source, write_package
+    from export.parity import check_package
+
+    started = time.perf_counter()
+    check_out_dir(Path(args.out), args.overwrite)
+    source = load_source(args.config, Path(args.weights) if args.weights else None,
+                         Path(args.tokenizer) if args.tokenizer else None)
+    if not source.trained:
+        print(f"note: no --weights given: exporting an UNTRAINED {args.config} model "
+              "(for benchmarks and tests; it does not separate anything)")
+    out = write_package(source, Path(args.out), name=args.name, package_version=args.package_version,
+                        fp16=not args.no_fp16, overwrite=args.overwrite)
+    print(f"wrote {out} in {time.perf_counter() - started:.0f} s")
+    if args.check:
+        report = check_package(source.model, out)
+        print(f"parity (torch vs onnxruntime CPU): separator SNR {report['separator_snr_db']:.1f} dB, "
+              f"text cosine {report['text_cosine']:.6f}, audio cosine {report['audio_cosine']:.6f}")
+        if not report["passed"]:
+            raise UserError("exported graphs do not match the torch model (see the numbers above)")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("export", help="export a model package of ONNX graphs (needs [train])")
+    p.add_argument("--config", required=True, choices=("official", "mini"), help="model configuration")
+    p.add_argument("--weights", help="model directory or state-dict file; without it: untrained")
+    p.add_argument("--tokenizer", help="tokenizer.json (when --weights is a bare state-dict file)")
+    p.add_argument("--out", required=True, help="package folder to write")
+    p.add_argument("--name", help="package name (default clapsep-CONFIG)")
+    p.add_argument("--package-version", default="0.1.0", help="version recorded in the manifest")
+    p.add_argument("--no-fp16", action="store_true", help="skip the fp16 separator for GPUs")
+    p.add_argument("--check", action="store_true", help="compare torch and onnxruntime after export")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(run=_run_export)

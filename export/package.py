@@ -1,0 +1,187 @@
+"""Build a model package: load (or not) weights, export the graphs, write the manifest.
+
+The manifest is written last, with the size and sha256 of every file, so a package
+interrupted half-way has no manifest and is refused by the runtime instead of running.
+An export without weights is an untrained model (for benchmarks and tests); the
+manifest and the command both say so. Configurations without a tokenizer of their own
+(`mini`, untrained exports) get a small byte-level BPE trained on the captions below.
+"""
+
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import torch
+from tokenizers import Tokenizer
+
+from export import graphs
+from host.errors import UserError
+from host.runtime.package import (
+    AUDIO_GRAPH,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST_FILE,
+    SEPARATOR_FP16_GRAPH,
+    SEPARATOR_GRAPH,
+    TEXT_GRAPH,
+    TOKENIZER_FILE,
+    load_package,
+    package_digest,
+    sha256_file,
+)
+from model.checkpoints import CheckpointError, load_checkpoint, load_model_dir, state_dict_of
+from model.configs import MAX_WINDOW_SAMPLES, QUERY_RATE, QUERY_SAMPLES, SEPARATION_RATE
+from model.separator import MIN_WINDOW_SAMPLES, CLAPSep, build_model
+from model.tokenizer import train_bpe_tokenizer
+
+BPE_VOCAB = 1024
+UNTRAINED_SEED = 0
+CAPTIONS = (
+    "a dog barks in the distance", "a man speaks while birds chirp", "rain falls on a tin roof",
+    "a car engine idles and then accelerates", "a woman sings with an acoustic guitar",
+    "applause and cheering from a crowd", "a telephone rings twice", "wind blows through trees",
+    "footsteps on a wooden floor", "a baby cries while music plays", "water running from a tap",
+    "a siren wails as traffic passes", "piano notes over soft background noise",
+    "a cat meows and a door closes", "thunder rumbles during heavy rain", "a drum beat with bass",
+    "people talking in a busy restaurant", "a helicopter flies overhead", "keyboard typing",
+    "an electric guitar solo", "ocean waves crash on the shore", "a clock ticks loudly",
+    "children laughing and playing outside", "a train horn and rails clattering",
+    "violin and cello playing a slow melody", "hammering and a power drill", "a crow caws",
+)
+LICENCES = {
+    "project": "GPL-3.0-or-later (clapsep-studio export code)",
+    "weights": "untrained random initialisation: no third-party weights",
+}
+
+
+@dataclass
+class ExportSource:
+    """A model ready to export, with its tokenizer and where its weights came from."""
+
+    model: CLAPSep
+    tokenizer: Tokenizer
+    trained: bool
+    provenance: dict[str, Any]
+
+
+def _caption_tokenizer(max_length: int) -> Tokenizer:
+    return train_bpe_tokenizer(CAPTIONS, vocab_size=BPE_VOCAB, max_length=max_length)
+
+
+def _load_model(config: str, weights: Path | None) -> CLAPSep:
+    if weights is None:
+        with torch.random.fork_rng():  # the same untrained model every time, caller's RNG untouched
+            torch.manual_seed(UNTRAINED_SEED)
+            return build_model(config)
+    try:
+        if weights.is_dir():
+            model = load_model_dir(weights)
+            if model.config.name != config:
+                raise UserError(f"{weights} holds a {model.config.name!r} model, not {config!r}")
+            return model
+        model = build_model(config)
+        model.load_state_dict(state_dict_of(load_checkpoint(weights)), strict=True)
+        return model
+    except (CheckpointError, ValueError, RuntimeError) as exc:
+        raise UserError(str(exc).splitlines()[0]) from None
+
+
+def load_source(config: str, weights: Path | None = None, tokenizer: Path | None = None) -> ExportSource:
+    """The model of `config` with `weights` (a model directory or a state-dict file), or untrained."""
+    weights = Path(weights) if weights is not None else None
+    model = _load_model(config, weights)
+    tok = Tokenizer.from_file(str(tokenizer)) if tokenizer is not None else model.tokenizer
+    provenance: dict[str, Any] = {"weights": weights.name if weights else None}
+    if weights is not None and weights.is_dir():
+        meta = json.loads((weights / "config.json").read_text())
+        provenance["model_dir"] = meta.get("provenance", {})
+    if tok is None:
+        if weights is not None and config != "mini":
+            raise UserError(f"{config} weights need their tokenizer: pass --tokenizer tokenizer.json")
+        tok = _caption_tokenizer(model.config.text.max_length)
+        provenance["tokenizer"] = f"byte-level BPE ({BPE_VOCAB}) trained on {len(CAPTIONS)} built-in captions"
+    if tok.get_vocab_size() > model.config.text.vocab_size:
+        raise UserError(f"tokenizer has {tok.get_vocab_size()} tokens; the {config} text model takes "
+                        f"{model.config.text.vocab_size}")
+    model.tokenizer = tok  # the torch side tokenises exactly as the package will
+    return ExportSource(model.eval(), tok, weights is not None, provenance)
+
+
+def _manifest(source: ExportSource, name: str, package_version: str, files: dict[str, Any]) -> dict[str, Any]:
+    cfg = source.model.config
+    try:
+        tool = version("clapsep-studio")
+    except PackageNotFoundError:
+        tool = "unknown"
+    licence = dict(LICENCES)
+    if source.trained:
+        licence["weights"] = ("see provenance: converted releases inherit the CLAPSep and LAION-CLAP "
+                              "licences; project-trained weights follow their training data's terms")
+    return {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "name": name, "version": package_version,
+        "configuration": cfg.name, "model_config": cfg.to_dict(), "trained": source.trained,
+        "sample_rate": SEPARATION_RATE, "query_sample_rate": QUERY_RATE,
+        "window_samples": MAX_WINDOW_SAMPLES, "min_window_samples": MIN_WINDOW_SAMPLES,
+        "query_samples": QUERY_SAMPLES, "embedding_dim": cfg.embedding_dim,
+        "condition_dim": cfg.condition_dim,
+        "separator": {"graph": SEPARATOR_GRAPH, "fp16_graph": SEPARATOR_FP16_GRAPH,
+                      "inputs": {"mixture": [1, "samples"], "condition": [1, cfg.condition_dim]},
+                      "batch": "one window per run; the runtime loops over windows",
+                      "outputs": ["separated"], "floor": "linear-blend",
+                      "floor_rule": "target' = f*x + (1-f)*target, f = 10^(-dB/20); residual = x - target'"},
+        "query_encoder": {"kind": "clap-htsat-roberta", "audio_graph": AUDIO_GRAPH, "text_graph": TEXT_GRAPH,
+                          "tokenizer": TOKENIZER_FILE, "max_tokens": cfg.text.max_length,
+                          "audio_fit": "repeat-pad then zero-pad, or centre-crop, to query_samples",
+                          "condition": "normalize(concat(positive or zeros, negative or zeros))"},
+        "opset": graphs.OPSET,
+        "exporter": f"torch.onnx dynamo (torch {torch.__version__})",
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "licence": licence,
+        "provenance": {"tool": f"clapsep-studio {tool}", **source.provenance},
+        "digest": package_digest(files), "files": files,
+    }
+
+
+def check_out_dir(out: Path, overwrite: bool) -> None:
+    """Refuse to replace a non-empty folder unless asked (checked before the slow export)."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise UserError(f"{out} exists and is not empty (use --overwrite)")
+
+
+def write_package(source: ExportSource, out: Path, name: str | None = None, package_version: str = "0.1.0",
+                  fp16: bool = True, overwrite: bool = False) -> Path:
+    """Export every graph of `source` into the folder `out` and seal it with the manifest."""
+    out = Path(out)
+    check_out_dir(out, overwrite)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    model = source.model
+    graphs.export_separator(model, out / SEPARATOR_GRAPH)
+    if fp16:
+        graphs.convert_fp16(out / SEPARATOR_GRAPH, out / SEPARATOR_FP16_GRAPH)
+    graphs.export_audio_query(model, out / AUDIO_GRAPH)
+    graphs.export_text_query(model, out / TEXT_GRAPH)
+    (out / TOKENIZER_FILE).write_text(source.tokenizer.to_str(), encoding="utf-8")
+    files = {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+             for p in sorted(out.iterdir()) if p.is_file()}
+    manifest = _manifest(source, name or f"clapsep-{model.config.name}", package_version, files)
+    if not fp16:
+        del manifest["separator"]["fp16_graph"]
+    (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return out
+
+
+def ensure_untrained_package(config: str, out: Path, source: ExportSource | None = None) -> Path:
+    """An untrained package of `config` at `out`, exported only if not already there (tests, bench)."""
+    try:
+        manifest = load_package(out).manifest
+        if manifest["configuration"] == config and not manifest["trained"]:
+            return Path(out)
+    except UserError:
+        pass
+    return write_package(source or load_source(config), out, overwrite=True)

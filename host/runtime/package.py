@@ -1,0 +1,145 @@
+"""Model packages: a folder of ONNX graphs that `manifest.json` describes and checksums.
+
+The manifest owns the model's rules (rates, window length, embedding sizes, query
+encoder kind), so the host never hard-codes them. Every listed file carries its size
+and sha256: a package that was truncated, edited or half-copied is refused with a
+one-line `UserError` before any session opens. The export side writes manifests with
+the constants defined here, so reader and writer cannot drift apart.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from host.errors import UserError
+
+FORMAT = "clapsep-model-package"
+FORMAT_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+SEPARATOR_GRAPH = "separator.onnx"
+SEPARATOR_FP16_GRAPH = "separator.fp16.onnx"
+TEXT_GRAPH = "query_text.onnx"
+AUDIO_GRAPH = "query_audio.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+# Graph output names (plain "embedding" collides with the exporter's name for aten.embedding).
+TEXT_OUTPUT = "text_embedding"
+AUDIO_OUTPUT = "audio_embedding"
+REQUIRED_FILES = (SEPARATOR_GRAPH, TEXT_GRAPH, AUDIO_GRAPH, TOKENIZER_FILE)
+_REQUIRED_KEYS = ("name", "version", "sample_rate", "query_sample_rate", "window_samples",
+                  "min_window_samples", "query_samples", "embedding_dim", "condition_dim",
+                  "separator", "query_encoder", "files")
+
+
+@dataclass(frozen=True)
+class ModelPackage:
+    """A verified model package; `digest` identifies its exact contents (cache keys)."""
+
+    path: Path
+    manifest: dict
+    name: str
+    version: str
+    sample_rate: int
+    query_sample_rate: int
+    window_samples: int
+    condition_dim: int
+    digest: str
+
+    @property
+    def min_window_samples(self) -> int:
+        return int(self.manifest["min_window_samples"])
+
+    @property
+    def query_samples(self) -> int:
+        return int(self.manifest["query_samples"])
+
+    @property
+    def embedding_dim(self) -> int:
+        return int(self.manifest["embedding_dim"])
+
+    def file(self, name: str) -> Path:
+        """Path of a file the manifest lists (and so verified)."""
+        if name not in self.manifest["files"]:
+            raise UserError(f"model package {self.path} has no {name}")
+        return self.path / name
+
+    def has(self, name: str) -> bool:
+        return name in self.manifest["files"]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def package_digest(files: dict[str, dict[str, Any]]) -> str:
+    """sha256 over the sorted `name:sha256` lines of the manifest's file table."""
+    lines = "".join(f"{name}:{entry['sha256']}\n" for name, entry in sorted(files.items()))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def _read_manifest(path: Path) -> dict:
+    manifest_path = path / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise UserError(f"{path} is not a model package (no {MANIFEST_FILE})")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"corrupt model package {path}: {MANIFEST_FILE} is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise UserError(f"{path} is not a clapsep model package ({MANIFEST_FILE} lacks format {FORMAT!r})")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        hint = "update clapsep-studio" if isinstance(version, int) and version > FORMAT_VERSION else "re-export it"
+        raise UserError(f"incompatible model package {path}: format version {version}, "
+                        f"this clapsep reads version {FORMAT_VERSION} ({hint})")
+    missing = [key for key in _REQUIRED_KEYS if key not in manifest]
+    if missing:
+        raise UserError(f"incompatible model package {path}: manifest lacks {', '.join(missing)}")
+    return manifest
+
+
+def _verify_files(path: Path, files: dict[str, dict[str, Any]], verify: bool) -> None:
+    absent = [name for name in REQUIRED_FILES if name not in files]
+    if absent:
+        raise UserError(f"incompatible model package {path}: manifest lists no {', '.join(absent)}")
+    for name, entry in sorted(files.items()):
+        target = path / name
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise UserError(f"corrupt model package {path}: unsafe file name {name!r} in manifest")
+        if not target.is_file():
+            raise UserError(f"corrupt model package {path}: {name} is missing")
+        size = target.stat().st_size
+        if size != entry.get("bytes"):
+            kind = "truncated" if size < int(entry.get("bytes", 0)) else "has the wrong size"
+            raise UserError(f"corrupt model package {path}: {name} {kind} "
+                            f"({size} bytes, manifest says {entry.get('bytes')}); re-copy or re-export it")
+        if verify and sha256_file(target) != entry.get("sha256"):
+            raise UserError(f"model package {path} was modified: checksum of {name} does not match "
+                            "the manifest; re-copy or re-export it")
+
+
+def load_package(path: Path, verify: bool = True) -> ModelPackage:
+    """Read and verify a package (sizes always, sha256 unless `verify=False`)."""
+    path = Path(path).expanduser()
+    if not path.is_dir():
+        raise UserError(f"model package not found: {path}")
+    manifest = _read_manifest(path)
+    files = manifest["files"]
+    if not isinstance(files, dict) or not all(isinstance(e, dict) for e in files.values()):
+        raise UserError(f"corrupt model package {path}: the manifest's file table is malformed")
+    _verify_files(path, files, verify)
+    try:
+        return ModelPackage(
+            path=path.resolve(), manifest=manifest, name=str(manifest["name"]),
+            version=str(manifest["version"]), sample_rate=int(manifest["sample_rate"]),
+            query_sample_rate=int(manifest["query_sample_rate"]),
+            window_samples=int(manifest["window_samples"]),
+            condition_dim=int(manifest["condition_dim"]), digest=package_digest(files),
+        )
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"corrupt model package {path}: bad manifest value ({exc})") from None

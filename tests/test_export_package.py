@@ -1,0 +1,120 @@
+"""Export: package layout, manifest, ONNX checks and torch vs onnxruntime parity."""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from export.commands import register
+from export.package import ensure_untrained_package, load_source, write_package
+from export.parity import COSINE_THRESHOLD, SNR_THRESHOLD_DB, check_package
+from export.signals import realistic_signal, snr_db
+from host.errors import UserError
+from host.runtime import Separator, load_package
+from host.runtime.package import MANIFEST_FILE, sha256_file
+from model.checkpoints import save_model_dir
+
+TWO_GB = 2 * 1024**3
+
+
+@pytest.fixture(scope="session")
+def mini_source():
+    return load_source("mini")
+
+
+@pytest.fixture(scope="session")
+def mini_package(tmp_path_factory, mini_source) -> Path:
+    return ensure_untrained_package("mini", tmp_path_factory.getbasetemp() / "mini-package", mini_source)
+
+
+def test_manifest_describes_the_package(mini_package: Path) -> None:
+    manifest = json.loads((mini_package / MANIFEST_FILE).read_text())
+    assert manifest["configuration"] == "mini" and manifest["trained"] is False
+    assert (manifest["sample_rate"], manifest["query_sample_rate"]) == (32000, 48000)
+    assert (manifest["window_samples"], manifest["condition_dim"], manifest["embedding_dim"]) == (327679, 1024, 512)
+    assert manifest["separator"]["outputs"] == ["separated"] and manifest["separator"]["floor"] == "linear-blend"
+    assert manifest["query_encoder"]["kind"] == "clap-htsat-roberta"
+    assert {"licence", "provenance", "version", "name"} <= manifest.keys()
+    on_disk = {p.name for p in mini_package.iterdir()} - {MANIFEST_FILE}
+    assert on_disk == set(manifest["files"]) >= {"separator.onnx", "separator.fp16.onnx", "query_text.onnx",
+                                                 "query_audio.onnx", "tokenizer.json"}
+    for name, entry in manifest["files"].items():
+        assert sha256_file(mini_package / name) == entry["sha256"]
+
+
+def test_graphs_are_single_checked_files(mini_package: Path) -> None:
+    for graph in sorted(mini_package.glob("*.onnx")):
+        assert graph.stat().st_size < TWO_GB
+        model = onnx.load(str(graph), load_external_data=False)
+        assert not any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+        assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 17
+        onnx.checker.check_model(str(graph))
+
+
+def test_mini_parity_torch_vs_onnxruntime(mini_source, mini_package: Path) -> None:
+    report = check_package(mini_source.model, mini_package)
+    print(f"mini parity: {report}")
+    assert report["separator_snr_db"] >= SNR_THRESHOLD_DB
+    assert min(report["text_cosine"], report["audio_cosine"], report["condition_cosine"]) >= COSINE_THRESHOLD
+
+
+def test_fp16_separator_tracks_fp32(mini_package: Path) -> None:
+    package = load_package(mini_package)
+    mixture = realistic_signal(10.23, 32000)[None, : package.window_samples]
+    condition = np.random.default_rng(3).standard_normal((1, 1024)).astype(np.float32)
+    condition /= np.linalg.norm(condition)
+    full = Separator(package, device="cpu", fp16=False).separate(mixture, condition)
+    half = Separator(package, device="cpu", fp16=True)
+    assert half.fp16
+    assert snr_db(full[0], half.separate(mixture, condition)[0]) >= 30.0
+
+
+def test_export_refuses_a_non_empty_folder(mini_source, tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(UserError, match="not empty"):
+        write_package(mini_source, tmp_path)
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.slow
+def test_official_parity_torch_vs_onnxruntime(tmp_path: Path) -> None:
+    started = time.perf_counter()
+    source = load_source("official")
+    write_package(source, tmp_path / "official", fp16=False)
+    exported = time.perf_counter()
+    report = check_package(source.model, tmp_path / "official")
+    print(f"official parity: {report}; export {exported - started:.0f} s, "
+          f"check {time.perf_counter() - exported:.0f} s")
+    assert report["separator_snr_db"] >= SNR_THRESHOLD_DB
+    assert min(report["text_cosine"], report["audio_cosine"], report["condition_cosine"]) >= COSINE_THRESHOLD
+
+
+def test_export_command_checks_the_folder_first(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    (tmp_path / "keep.txt").write_text("mine")
+    args = parser.parse_args(["export", "--config", "mini", "--out", str(tmp_path)])
+    started = time.perf_counter()
+    with pytest.raises(UserError, match="not empty"):
+        args.run(args)
+    assert time.perf_counter() - started < 1.0  # before building or exporting anything
+
+
+def test_load_source_reads_a_model_directory(mini_source, tmp_path: Path) -> None:
+    model = mini_source.model
+    save_model_dir(tmp_path / "model", model.config, model.state_dict(), mini_source.tokenizer.to_str(),
+                   {"source": "unit test"})
+    source = load_source("mini", tmp_path / "model")
+    assert source.trained and source.provenance["model_dir"] == {"source": "unit test"}
+    assert source.tokenizer.to_str() == mini_source.tokenizer.to_str()
+    name, value = next(iter(model.state_dict().items()))
+    assert torch.equal(source.model.state_dict()[name], value)
+    with pytest.raises(UserError, match="not 'official'"):
+        load_source("official", tmp_path / "model")
+    with pytest.raises(UserError, match="not found"):
+        load_source("mini", tmp_path / "missing.safetensors")

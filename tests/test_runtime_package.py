@@ -1,0 +1,101 @@
+"""Runtime: package verification (tampered, truncated, incompatible) and the Separator."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from export.package import ensure_untrained_package
+from export.signals import snr_db
+from host.errors import UserError
+from host.runtime import Separator, load_package
+from host.runtime.package import MANIFEST_FILE, SEPARATOR_GRAPH, package_digest
+
+
+@pytest.fixture(scope="session")
+def mini_package(tmp_path_factory) -> Path:
+    return ensure_untrained_package("mini", tmp_path_factory.getbasetemp() / "mini-package")
+
+
+@pytest.fixture
+def package_copy(mini_package: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(mini_package, tmp_path / "copy"))
+
+
+def _edit_manifest(package: Path, **changes) -> None:
+    manifest = json.loads((package / MANIFEST_FILE).read_text())
+    manifest.update(changes)
+    (package / MANIFEST_FILE).write_text(json.dumps(manifest))
+
+
+def test_load_package_reads_the_manifest(mini_package: Path) -> None:
+    package = load_package(mini_package)
+    assert (package.sample_rate, package.query_sample_rate) == (32000, 48000)
+    assert (package.window_samples, package.condition_dim) == (327679, 1024)
+    assert package.name == "clapsep-mini" and package.version == "0.1.0"
+    assert package.digest == package_digest(package.manifest["files"]) == package.manifest["digest"]
+
+
+def test_tampered_package_is_refused(package_copy: Path) -> None:
+    graph = package_copy / SEPARATOR_GRAPH
+    data = bytearray(graph.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    graph.write_bytes(bytes(data))
+    with pytest.raises(UserError, match=r"was modified: checksum of separator\.onnx"):
+        load_package(package_copy)
+
+
+def test_truncated_package_is_refused(package_copy: Path) -> None:
+    graph = package_copy / SEPARATOR_GRAPH
+    graph.write_bytes(graph.read_bytes()[:1000])
+    with pytest.raises(UserError, match=r"separator\.onnx truncated"):
+        load_package(package_copy)
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda p: (p / MANIFEST_FILE).unlink(), "is not a model package"),
+    (lambda p: (p / MANIFEST_FILE).write_text("{ not json"), "not valid JSON"),
+    (lambda p: _edit_manifest(p, format_version=99), "format version 99.*update clapsep-studio"),
+    (lambda p: _edit_manifest(p, format="something-else"), "not a clapsep model package"),
+    (lambda p: (p / "query_text.onnx").unlink(), "query_text.onnx is missing"),
+    (lambda p: _edit_manifest(p, files={"../x": {"sha256": "0", "bytes": 1}}), "manifest lists no"),
+])
+def test_broken_packages_get_one_line_errors(package_copy: Path, damage, message: str) -> None:
+    damage(package_copy)
+    with pytest.raises(UserError, match=message) as caught:
+        load_package(package_copy)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_package_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="not found"):
+        load_package(tmp_path / "nowhere")
+
+
+def test_separator_reports_the_provider_in_use(mini_package: Path) -> None:
+    package = load_package(mini_package)
+    cpu = Separator(package, device="cpu", threads=1)
+    assert cpu.provider == "CPUExecutionProvider" and cpu.provider_note == "running on CPU (requested)"
+    auto = Separator(package)  # this test machine has no GPU
+    assert auto.provider == "CPUExecutionProvider" and not auto.fp16
+    assert "running on CPU" in auto.provider_note
+    with pytest.raises(UserError, match="unknown device"):
+        Separator(package, device="quantum")
+
+
+def test_separator_keeps_shape_and_batch(mini_package: Path) -> None:
+    separator = Separator(load_package(mini_package), device="cpu")
+    rng = np.random.default_rng(0)
+    condition = rng.standard_normal((3, 1024)).astype(np.float32)
+    for samples in (513, 8193, 327679):
+        mixture = 0.1 * rng.standard_normal((3, samples)).astype(np.float32)
+        out = separator.separate(mixture, condition)
+        assert out.shape == mixture.shape and out.dtype == np.float32 and np.isfinite(out).all()
+        single = separator.separate(mixture[1:2], condition[1:2])
+        assert snr_db(single[0], out[1]) > 60  # batching changes only float rounding
+    with pytest.raises(ValueError, match="window must hold"):
+        separator.separate(np.zeros((1, 512), np.float32), condition[:1])
+    with pytest.raises(ValueError, match="expected mixture"):
+        separator.separate(np.zeros((2, 1000), np.float32), condition[:1])
