@@ -1,0 +1,273 @@
+"""Presets: a named query plus render options, shared by the CLI, the bridge and the panel.
+
+A preset is one versioned JSON file in `user_data_dir()/presets`, written atomically, so
+a crash never leaves half a preset and a library can be synced or edited by hand. The
+factory presets ship read-only with the package (`factory_presets.json`); a user preset
+of the same name shadows one, and deleting it brings the factory one back. Loading is
+forgiving per file: a corrupt or newer-version file is reported in `problems` and the
+others still load. Import never loses a preset: a name already taken by a different
+preset gets a " (2)" suffix; an identical one is skipped.
+
+Query embeddings are not cached here: the runtime's `EmbeddingCache` keys each text and
+audio shot by the model package digest, so a preset's condition is cheap to rebuild and
+can never be stale for another package.
+"""
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from host.chains import EffectSpec, parse_chain
+from host.errors import UserError
+from host.paths import user_data_dir
+
+PRESET_FORMAT = "clapsep-preset"
+LIBRARY_FORMAT = "clapsep-preset-library"
+FORMAT_VERSION = 1
+STEM_NAMES = ("target", "residual")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """What to isolate and how; `notes` says in words what the preset targets."""
+
+    name: str
+    category: str = ""
+    tags: tuple[str, ...] = ()
+    notes: str = ""
+    positive_text: str = ""
+    negative_text: str = ""
+    positive_audio: tuple[str, ...] = ()
+    negative_audio: tuple[str, ...] = ()
+    audio_weight: float = 0.5
+    stems: tuple[str, ...] = STEM_NAMES
+    atten_limit_db: float | None = None
+    gains_db: Mapping[str, float] = field(default_factory=dict)
+    pre_chain: tuple[EffectSpec, ...] = ()
+    post_chain: tuple[EffectSpec, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise UserError("a preset needs a name")
+        if not (self.positive_text or self.positive_audio or self.negative_text or self.negative_audio):
+            raise UserError(f"preset {self.name!r} has no query: give a positive or negative text or audio")
+        if not 0 <= self.audio_weight <= 1:
+            raise UserError(f"preset {self.name!r}: audio weight must be between 0 and 1")
+        if not self.stems or set(self.stems) - set(STEM_NAMES) or set(self.gains_db) - set(STEM_NAMES):
+            raise UserError(f"preset {self.name!r}: stems and gains must name {' and/or '.join(STEM_NAMES)}")
+        if self.atten_limit_db is not None and self.atten_limit_db < 0:
+            raise UserError(f"preset {self.name!r}: attenuation limit must be >= 0 dB")
+
+    @property
+    def slug(self) -> str:
+        """The name as a file-name part: lower case, words joined by '-'."""
+        return slugify(self.name)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"format": PRESET_FORMAT, "version": FORMAT_VERSION}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("pre_chain", "post_chain"):
+                value = [spec.to_json() for spec in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            data[f.name] = value
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> "Preset":
+        """A preset from its JSON object; raises `UserError` naming what is wrong."""
+        _check_format(data, PRESET_FORMAT)
+        known = {f.name for f in fields(cls)}
+        if unknown := set(data) - known - {"format", "version"}:
+            raise UserError(f"unknown preset field(s): {', '.join(sorted(unknown))}")
+        if not isinstance(data.get("name"), str):
+            raise UserError("a preset needs a name")
+        values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
+        try:
+            for key in ("tags", "positive_audio", "negative_audio", "stems"):
+                if key in values:
+                    if not isinstance(values[key], list):
+                        raise ValueError(f"{key} must be a list")
+                    values[key] = tuple(str(v) for v in values[key])
+            for key in ("pre_chain", "post_chain"):
+                values[key] = parse_chain(values.get(key))
+            values["gains_db"] = {str(k): float(v) for k, v in (values.get("gains_db") or {}).items()}
+            if values.get("atten_limit_db") is not None:
+                values["atten_limit_db"] = float(values["atten_limit_db"])
+            values["audio_weight"] = float(values.get("audio_weight", 0.5))
+            return cls(**values)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise UserError(f"preset {data.get('name')!r} has a malformed value ({exc})") from None
+
+
+def slugify(text: str) -> str:
+    return "-".join(re.findall(r"[a-z0-9]+", text.lower()))[:48].strip("-")
+
+
+def _check_format(data: Any, expected: str) -> None:
+    if not isinstance(data, dict) or data.get("format") != expected:
+        raise UserError(f"not a {expected} file (its 'format' is not {expected!r})")
+    version = data.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise UserError(f"{expected} file has no valid version")
+    if version > FORMAT_VERSION:
+        raise UserError(f"made by a newer clapsep-studio ({expected} version {version}, "
+                        f"this one reads up to {FORMAT_VERSION}); update clapsep-studio")
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"no such file: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path} is not readable JSON ({exc})") from None
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write to a temp file beside `path`, fsync, then rename: readers see old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def presets_in(data: Any) -> list[Preset]:
+    """The presets in a preset file or a library file."""
+    if isinstance(data, dict) and data.get("format") == LIBRARY_FORMAT:
+        _check_format(data, LIBRARY_FORMAT)
+        if not isinstance(data.get("presets"), list):
+            raise UserError("a preset library file needs a 'presets' list")
+        return [Preset.from_json(item) for item in data["presets"]]
+    return [Preset.from_json(data)]
+
+
+def factory_presets() -> list[Preset]:
+    """The presets shipped with clapsep-studio."""
+    return presets_in(json.loads(files("host").joinpath("factory_presets.json").read_text(encoding="utf-8")))
+
+
+class PresetLibrary:
+    """The user's presets (one file each in `directory`) over the factory ones."""
+
+    def __init__(self, directory: Path | None = None, include_factory: bool = True) -> None:
+        self.directory = Path(directory) if directory is not None else user_data_dir() / "presets"
+        self.include_factory = include_factory
+        self.problems: list[str] = []
+        self._factory: dict[str, Preset] = {}
+        self._user: dict[str, tuple[Preset, Path]] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the folder again; each bad file becomes one line in `problems`."""
+        self.problems = []
+        self._factory = {p.name.casefold(): p for p in factory_presets()} if self.include_factory else {}
+        self._user = {}
+        for path in sorted(self.directory.glob("*.json")) if self.directory.is_dir() else []:
+            try:
+                preset = Preset.from_json(read_json(path))
+            except UserError as exc:
+                self.problems.append(f"{path.name}: {exc}")
+                continue
+            if preset.name.casefold() in self._user:
+                self.problems.append(f"{path.name}: duplicate of preset {preset.name!r}, ignored")
+                continue
+            self._user[preset.name.casefold()] = (preset, path)
+
+    def presets(self) -> list[Preset]:
+        merged = {**self._factory, **{k: p for k, (p, _) in self._user.items()}}
+        return sorted(merged.values(), key=lambda p: (p.category.casefold(), p.name.casefold()))
+
+    def get(self, name: str) -> Preset:
+        key = name.casefold()
+        if key in self._user:
+            return self._user[key][0]
+        if key in self._factory:
+            return self._factory[key]
+        names = ", ".join(p.name for p in self.presets())
+        raise UserError(f"no preset named {name!r}; known: {names or 'none'}")
+
+    def is_factory(self, name: str) -> bool:
+        return name.casefold() in self._factory and name.casefold() not in self._user
+
+    def path_of(self, name: str) -> Path | None:
+        entry = self._user.get(name.casefold())
+        return entry[1] if entry else None
+
+    def save(self, preset: Preset, overwrite: bool = False) -> Path:
+        """Store a user preset; refuses to replace another user preset unless `overwrite`."""
+        existing = self.path_of(preset.name)
+        if existing and not overwrite:
+            raise UserError(f"a preset named {preset.name!r} exists; choose another name or overwrite it")
+        path = existing or self._free_path(preset.slug or "preset")
+        write_json_atomic(path, preset.to_json())
+        self._user[preset.name.casefold()] = (preset, path)
+        return path
+
+    def delete(self, name: str) -> None:
+        path = self.path_of(name)
+        if path is None:
+            kind = "a factory preset and cannot be deleted" if name.casefold() in self._factory else "not a user preset"
+            raise UserError(f"{name!r} is {kind}")
+        path.unlink(missing_ok=True)
+        del self._user[name.casefold()]
+
+    def import_file(self, path: Path) -> list[Preset]:
+        """Add the presets of a preset or library file; returns them as stored (renamed on clash)."""
+        return [stored for preset in presets_in(read_json(path)) if (stored := self._import(preset))]
+
+    def export(self, names: Iterable[str], path: Path) -> None:
+        """One preset as a preset file, several as one library file."""
+        chosen = [self.get(name) for name in names]
+        if not chosen:
+            raise UserError("nothing to export: name at least one preset")
+        data = chosen[0].to_json() if len(chosen) == 1 else {
+            "format": LIBRARY_FORMAT, "version": FORMAT_VERSION, "presets": [p.to_json() for p in chosen]}
+        write_json_atomic(Path(path), data)
+
+    def _import(self, preset: Preset) -> Preset | None:
+        name, n = preset.name, 1
+        while (key := name.casefold()) in self._user or key in self._factory:
+            if self.get(name).to_json() == replace(preset, name=name).to_json():
+                return None  # already there, identical
+            n += 1
+            name = f"{preset.name} ({n})"
+        stored = replace(preset, name=name)
+        self.save(stored)
+        return stored
+
+    def _free_path(self, slug: str) -> Path:
+        taken = {p for _, p in self._user.values()}
+        path, n = self.directory / f"{slug}.json", 1
+        while path in taken or path.exists():
+            n += 1
+            path = self.directory / f"{slug}-{n}.json"
+        return path
+
+
+def resolve_preset(name_or_file: str, library: PresetLibrary | None = None) -> Preset:
+    """A preset by library name, or from a preset file path (`.json`)."""
+    path = Path(name_or_file).expanduser()
+    if name_or_file.endswith(".json") or path.is_file():
+        found = presets_in(read_json(path))
+        if len(found) != 1:
+            raise UserError(f"{path} holds {len(found)} presets; import it and pick one by name")
+        return found[0]
+    return (library or PresetLibrary()).get(name_or_file)

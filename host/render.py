@@ -1,0 +1,297 @@
+"""Render a file (or a section of it) into stems: the API every front end calls.
+
+One pass streams the source through: read a block, fold channels for the channel
+mode, resample to the model rate, window and separate (`host.windowing`), resample
+back, unfold channels, then form the stems against the original source samples and
+write them. Memory depends on the window and batch size, never on the file length.
+
+Stems are formed at the source rate from the source's own samples, so
+`target + residual == input` to float rounding whatever the resampler does, and each
+stem has exactly the section's frame count and the source's channel count. The
+attenuation floor keeps a fraction f = 10^(-dB/20) of the input in the target:
+`target' = f*x + (1-f)*target`, `residual = x - target'` (exact for a mask model
+that keeps the mixture's phase).
+
+Optional effect chains (`host.chains`) run at the source rate: the pre-chain on the
+source blocks before anything else (the stems then sum to the pre-processed input),
+the post-chain on each written stem separately, before its gain. Both keep the frame
+count exact.
+"""
+
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from host.audio_io import AtomicWavWriter, BitDepth, Section, SourceReader, check_writable
+from host.chains import EffectSpec, StreamingChain
+from host.errors import UserError
+from host.resample import Resampler, resampled_length
+from host.windowing import Cancel, Cancelled, OverlapAdd, Progress
+
+Stem = Literal["target", "residual"]
+ChannelMode = Literal["independent", "mono", "mid-side"]
+SeparateFn = Callable[[np.ndarray], np.ndarray]
+"""Maps a float32 batch [B, window] at the model rate to the separated target [B, window]."""
+
+STEMS: tuple[Stem, ...] = ("target", "residual")
+CHANNEL_MODES: tuple[ChannelMode, ...] = ("independent", "mono", "mid-side")
+DEFAULT_TEMPLATE = "{name}{section}_{slug}_{stem}"
+
+__all__ = ["Cancelled", "RenderSettings", "RenderedStem", "SeparateFn", "output_name", "planned_outputs", "render_file"]
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """What to render and how; window and overlap are in samples at `model_rate`.
+
+    `channel_mode`: "independent" separates each channel (stereo stays stereo); "mono"
+    separates the channel mean once and gives every channel that target; "mid-side"
+    separates (L+R)/2 and (L-R)/2 of a stereo file. `gains_db` scales written stems.
+    `pre_chain` / `post_chain` are effects run before the model and on each stem.
+    """
+
+    stems: tuple[Stem, ...] = STEMS
+    atten_limit_db: float | None = None
+    gains_db: Mapping[str, float] = field(default_factory=dict)
+    channel_mode: ChannelMode = "independent"
+    model_rate: int = 32000
+    window: int = 320000  # 10 s at 32 kHz; the model package may ask for another
+    overlap: int = 64000  # 2 s crossfade: 1.25x the compute of no overlap
+    batch_size: int = 4
+    section: Section | None = None
+    bit_depth: BitDepth = 32
+    name_template: str = DEFAULT_TEMPLATE
+    overwrite: bool = False
+    block_frames: int = 1 << 16
+    pre_chain: tuple[EffectSpec, ...] = ()
+    post_chain: tuple[EffectSpec, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.stems or any(s not in STEMS for s in self.stems) or len(set(self.stems)) != len(self.stems):
+            raise UserError(f"stems must be one or both of {', '.join(STEMS)}, got {', '.join(self.stems) or 'none'}")
+        if self.channel_mode not in CHANNEL_MODES:
+            raise UserError(f"channel mode must be one of {', '.join(CHANNEL_MODES)}, got {self.channel_mode}")
+        if self.atten_limit_db is not None and not self.atten_limit_db >= 0:
+            raise UserError(f"attenuation limit must be >= 0 dB, got {self.atten_limit_db}")
+        if unknown := set(self.gains_db) - set(STEMS):
+            raise UserError(f"gains given for unknown stems: {', '.join(sorted(unknown))}")
+        if self.window < 1 or not 0 <= self.overlap <= self.window // 2:
+            raise UserError(f"overlap must be between 0 and half the window ({self.window}), got {self.overlap}")
+        if self.batch_size < 1 or self.block_frames < 1:
+            raise UserError("batch size and block size must be at least 1")
+
+
+@dataclass(frozen=True)
+class RenderedStem:
+    """One written stem file."""
+
+    source: Path
+    stem: Stem
+    path: Path
+    frames: int
+    sample_rate: int
+    channels: int
+
+
+def output_name(source: Path, slug: str, stem: str, template: str = DEFAULT_TEMPLATE, section: tuple[int, int] | None = None) -> str:
+    """File name from the template's fields {name} {slug} {stem} {section}; always .wav.
+
+    {section} is empty for a whole file and `_<first>-<stop>` (frames) for a section,
+    so stems of different sections of one source never collide.
+    """
+    fields = {
+        "name": source.stem,
+        "slug": _safe(slug) or "query",
+        "stem": stem,
+        "section": f"_{section[0]}-{section[1]}" if section else "",
+    }
+    used = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    if unknown := used - set(fields):
+        raise UserError(f"name template uses unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(fields)}")
+    name = _safe(template.format(**fields))
+    if not name:
+        raise UserError(f"name template {template!r} gives an empty file name")
+    return name if name.lower().endswith(".wav") else f"{name}.wav"
+
+
+def render_file(
+    source: Path,
+    out_dir: Path,
+    separate: SeparateFn,
+    condition_slug: str,
+    settings: RenderSettings | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> list[RenderedStem]:
+    """Separate `source` and write the requested stems into `out_dir`.
+
+    Raises `UserError` for unreadable input or taken output names (before any work),
+    `Cancelled` when `cancel()` turns true; in both cases no output file is left.
+    """
+    settings = settings or RenderSettings()
+    source, out_dir = Path(source), Path(out_dir)
+    with SourceReader(source, settings.section) as reader:
+        codec = _ChannelCodec(settings.channel_mode, reader.channels)
+        paths = planned_outputs(reader, out_dir, condition_slug, settings)
+        writers: dict[Stem, AtomicWavWriter] = {}
+        try:
+            for stem, path in paths.items():
+                writers[stem] = AtomicWavWriter(path, reader.sample_rate, reader.channels, settings.bit_depth, settings.overwrite)
+            _stream(reader, codec, separate, settings, writers, progress, cancel)
+            committed = []
+            try:
+                for writer in writers.values():
+                    committed.append(writer.commit())
+            except BaseException:
+                for path in committed:
+                    path.unlink(missing_ok=True)
+                raise
+        finally:
+            for writer in writers.values():
+                writer.discard()
+    if progress is not None:
+        progress(1.0)
+    return [RenderedStem(source, stem, path, reader.frames, reader.sample_rate, reader.channels) for stem, path in paths.items()]
+
+
+def planned_outputs(reader: SourceReader, out_dir: Path, condition_slug: str, settings: RenderSettings) -> dict[Stem, Path]:
+    """Each requested stem's output path, checked to be writable (raises `UserError`)."""
+    section = (reader.first, reader.first + reader.frames) if settings.section else None
+    paths = {stem: Path(out_dir) / output_name(reader.path, condition_slug, stem, settings.name_template, section)
+             for stem in settings.stems}
+    _check_outputs(reader.path, paths, settings.overwrite)
+    return paths
+
+
+def _stream(
+    reader: SourceReader,
+    codec: "_ChannelCodec",
+    separate: SeparateFn,
+    settings: RenderSettings,
+    writers: Mapping[Stem, AtomicWavWriter],
+    progress: Progress | None,
+    cancel: Cancel | None,
+) -> None:
+    model_frames = resampled_length(reader.frames, reader.sample_rate, settings.model_rate)
+    down = Resampler(reader.sample_rate, settings.model_rate, codec.folded, model_frames)
+    up = Resampler(settings.model_rate, reader.sample_rate, codec.folded, reader.frames)
+    ola = OverlapAdd(
+        _checked(separate), model_frames, codec.folded, settings.window, settings.overlap, settings.batch_size,
+        None if progress is None else (lambda fraction: progress(0.99 * fraction)), cancel,
+    )
+    pending = _FrameQueue(reader.channels)  # source frames waiting for their separated target
+    floor = 0.0 if settings.atten_limit_db is None else 10 ** (-settings.atten_limit_db / 20)
+    gains = {stem: 10 ** (settings.gains_db.get(stem, 0.0) / 20) for stem in writers}
+    pre = StreamingChain(settings.pre_chain, reader.sample_rate, reader.channels, reader.frames)
+    post = {stem: StreamingChain(settings.post_chain, reader.sample_rate, reader.channels, reader.frames) for stem in writers}
+
+    def write(stem: Stem, block: np.ndarray) -> None:
+        writers[stem].write(block if gains[stem] == 1 else block * gains[stem])
+
+    def emit(model_block: np.ndarray) -> None:
+        target = codec.unfold(model_block)
+        x = pending.pop(target.shape[1])
+        if floor:
+            target = floor * x + (1 - floor) * target
+        stems = {"target": target, "residual": x - target}
+        for stem in writers:
+            write(stem, post[stem].push(stems[stem]))
+
+    def feed(x: np.ndarray) -> None:
+        pending.push(x)
+        emit(up.push(ola.push(down.push(codec.fold(x)))))
+
+    for block in reader.blocks(settings.block_frames):
+        if cancel is not None and cancel():
+            raise Cancelled("render cancelled")
+        feed(pre.push(block))
+    feed(pre.finish())
+    emit(up.push(ola.push(down.finish())))
+    emit(up.finish())
+    for stem in writers:
+        write(stem, post[stem].finish())
+    assert len(pending) == 0, "every source frame must have been matched with a target frame"
+
+
+def _checked(separate: SeparateFn) -> SeparateFn:
+    """Fail loudly if the separator returns non-finite samples instead of writing them."""
+
+    def fn(batch: np.ndarray) -> np.ndarray:
+        out = np.asarray(separate(batch), dtype=np.float32)
+        if not np.isfinite(out).all():
+            raise RuntimeError("the separator returned NaN or infinite samples")
+        return out
+
+    return fn
+
+
+class _ChannelCodec:
+    """Folds (channels, n) source blocks into the rows the model separates, and back."""
+
+    def __init__(self, mode: ChannelMode, channels: int) -> None:
+        if mode == "mid-side" and channels != 2:
+            raise UserError(f"mid/side needs a stereo source, this one has {channels} channel(s)")
+        self.mode, self.channels = mode, channels
+        self.folded = 1 if mode == "mono" else channels
+
+    def fold(self, x: np.ndarray) -> np.ndarray:
+        if self.mode == "mono":
+            return x.mean(axis=0, keepdims=True, dtype=np.float32)
+        if self.mode == "mid-side":
+            return np.stack([(x[0] + x[1]) / 2, (x[0] - x[1]) / 2])
+        return x
+
+    def unfold(self, y: np.ndarray) -> np.ndarray:
+        if self.mode == "mono":
+            return np.repeat(y, self.channels, axis=0)
+        if self.mode == "mid-side":
+            return np.stack([y[0] + y[1], y[0] - y[1]])
+        return y
+
+
+class _FrameQueue:
+    """FIFO of (channels, n) frames; holds only the pipeline's latency worth of audio."""
+
+    def __init__(self, channels: int) -> None:
+        self._blocks: list[np.ndarray] = []
+        self._channels = channels
+
+    def __len__(self) -> int:
+        return sum(b.shape[1] for b in self._blocks)
+
+    def push(self, block: np.ndarray) -> None:
+        self._blocks.append(block)
+
+    def pop(self, frames: int) -> np.ndarray:
+        parts, need = [], frames
+        while need:
+            head = self._blocks[0]
+            parts.append(head[:, :need])
+            if head.shape[1] <= need:
+                self._blocks.pop(0)
+            else:
+                self._blocks[0] = head[:, need:]
+            need -= parts[-1].shape[1]
+        return np.concatenate(parts, axis=1) if parts else np.zeros((self._channels, 0), np.float32)
+
+
+def _check_outputs(source: Path, paths: Mapping[str, Path], overwrite: bool) -> None:
+    if len(set(paths.values())) != len(paths):
+        raise UserError("the name template gives every stem the same file name; include {stem}")
+    for path in paths.values():
+        if path.resolve() == source.resolve():
+            raise UserError(f"output {path} would replace the source; the source is never touched")
+        check_writable(path, overwrite)
+
+
+_UNSAFE = set('<>:"/\\|?*')
+
+
+def _safe(text: str) -> str:
+    """A file name part without path separators or characters Windows refuses."""
+    cleaned = "".join("_" if c in _UNSAFE or ord(c) < 32 else c for c in text)
+    return cleaned.strip().rstrip(".")
