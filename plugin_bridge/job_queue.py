@@ -1,0 +1,166 @@
+"""The service's job queue: one worker thread, one JSON file per job, nothing silently lost.
+
+Every state change is written atomically to `<state>/<id>.json` before it is visible, so
+after a crash or restart the store says what each job was doing. On start, queued jobs
+are queued again and a job that was running is rendered again (stems are committed
+atomically, so a half-written one never exists); one found running `MAX_ATTEMPTS` times
+is failed instead, so a job that kills the process cannot loop. A job that raises is
+failed with its error and the worker goes on; cancel stops it before the next batch.
+Clients are never waited on: a job runs whether or not anyone polls it.
+"""
+
+import logging
+import queue
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from host.errors import UserError
+from host.presets import PresetLibrary, read_json, write_json_atomic
+from host.windowing import Cancelled
+from plugin_bridge.jobs import ClipResult, JobSpec, result_manifest, run_job
+
+MAX_ATTEMPTS = 2
+FINISHED = ("done", "failed", "cancelled")
+log = logging.getLogger("clapsep.serve")
+
+
+@dataclass
+class JobRecord:
+    """A job and what became of it (the file format of the store)."""
+
+    id: str
+    spec: dict[str, Any]
+    status: str = "queued"
+    progress: float = 0.0
+    error: str | None = None
+    attempts: int = 0
+    created: float = field(default_factory=time.time)
+    finished: float | None = None
+    clips: list[dict[str, Any]] = field(default_factory=list)
+    recovered: bool = False
+
+    def status_view(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k not in ("spec", "clips")}
+
+
+class JobQueue:
+    """Runs jobs one at a time on `engine` (a `host.engine.Engine`) in a worker thread."""
+
+    def __init__(self, engine: Any, state_dir: Path, render_dir: Path, max_queued: int = 64,
+                 library: PresetLibrary | None = None) -> None:
+        self.engine, self.state_dir, self.render_dir = engine, state_dir, render_dir
+        self.max_queued, self.library = max_queued, library
+        self._jobs: dict[str, JobRecord] = {}
+        self._cancel: set[str] = set()
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        state_dir.mkdir(parents=True, exist_ok=True)
+        render_dir.mkdir(parents=True, exist_ok=True)
+        self._recover()
+
+    def _recover(self) -> None:
+        for path in sorted(self.state_dir.glob("*.json"), key=lambda p: p.stat().st_mtime):
+            try:
+                record = JobRecord(**read_json(path))
+            except (UserError, TypeError) as exc:
+                log.warning("ignoring unreadable job file %s: %s", path, exc)
+                continue
+            self._jobs[record.id] = record
+            if record.status == "running" and record.attempts >= MAX_ATTEMPTS:
+                self._finish(record, "failed", f"the service stopped {record.attempts} times while rendering this job")
+            elif record.status in ("queued", "running"):
+                record.status, record.progress, record.recovered = "queued", 0.0, True
+                self._save(record)
+                self._queue.put(record.id)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._work, name="clapsep-render", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Cancel the running job and end the worker; queued jobs stay queued in the store."""
+        with self._lock:
+            self._cancel.update(j.id for j in self._jobs.values() if j.status == "running")
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def submit(self, spec: JobSpec) -> JobRecord:
+        with self._lock:
+            if (waiting := self.waiting()) >= self.max_queued:
+                raise OverflowError(f"{waiting} jobs are waiting; try again when some have finished")
+            record = JobRecord(id=uuid.uuid4().hex, spec=spec.model_dump(mode="json"))
+            self._jobs[record.id] = record
+            self._save(record)
+        self._queue.put(record.id)
+        return record
+
+    def waiting(self) -> int:
+        """Jobs queued or running."""
+        return sum(j.status in ("queued", "running") for j in list(self._jobs.values()))
+
+    def get(self, job_id: str) -> JobRecord | None:
+        return self._jobs.get(job_id)
+
+    def cancel(self, job_id: str) -> JobRecord | None:
+        with self._lock:
+            record = self._jobs.get(job_id)
+            if record is None or record.status in FINISHED:
+                return record
+            if record.status == "queued":
+                self._finish(record, "cancelled", "cancelled")
+            else:
+                self._cancel.add(job_id)
+            return record
+
+    def result(self, record: JobRecord) -> dict[str, Any]:
+        clips = [ClipResult(**c) for c in record.clips]
+        return result_manifest(record.status, clips, record.error, self.engine.provider, id=record.id)
+
+    def _work(self) -> None:
+        while (job_id := self._queue.get()) is not None:
+            with self._lock:
+                record = self._jobs[job_id]
+                if record.status != "queued":
+                    continue
+                record.status, record.attempts = "running", record.attempts + 1
+                self._save(record)
+            self._run(record)
+
+    def _run(self, record: JobRecord) -> None:
+        out_dir = self.render_dir / record.id
+        shutil.rmtree(out_dir, ignore_errors=True)  # a rerun after a restart starts clean
+
+        def progress(fraction: float) -> None:
+            record.progress = round(fraction, 4)
+
+        try:
+            clips = run_job(self.engine, JobSpec.model_validate(record.spec), out_dir, progress,
+                            lambda: record.id in self._cancel, self.library)
+            record.clips = [c.model_dump() for c in clips]
+            failed = sum(c.error is not None for c in clips)
+            self._finish(record, "failed" if failed else "done", f"{failed} clip(s) failed" if failed else None)
+        except Cancelled:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            self._finish(record, "cancelled", "cancelled")
+        except UserError as exc:
+            self._finish(record, "failed", str(exc))
+        except Exception as exc:  # a crashing job must not take the service down
+            log.exception("job %s crashed", record.id)
+            self._finish(record, "failed", f"internal error: {type(exc).__name__}: {exc}")
+
+    def _finish(self, record: JobRecord, status: str, error: str | None) -> None:
+        record.status, record.error, record.finished = status, error, time.time()
+        if status == "done":
+            record.progress = 1.0
+        self._cancel.discard(record.id)
+        self._save(record)
+
+    def _save(self, record: JobRecord) -> None:
+        write_json_atomic(self.state_dir / f"{record.id}.json", asdict(record))

@@ -1,0 +1,240 @@
+-- clapsep_job.lua: the DAW-independent half of the REAPER and Ardour scripts.
+--
+-- Pure Lua 5.3/5.4 (no C modules: a DAW's embedded Lua cannot load Debian's lua-cjson):
+-- a small JSON encoder/decoder for the job and result files, the maths that turns a
+-- timeline item into a source section, and the shell line that runs `clapsep job` in
+-- the background. Tested under a stock lua5.4 (tests/test_bridge_lua.py); the DAW
+-- scripts only add the API calls around it.
+
+local M = {}
+
+-- JSON ---------------------------------------------------------------------------
+
+local escapes = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f',
+                  ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
+
+local function encode_string(s)
+  return '"' .. s:gsub('[%c"\\]', function(c)
+    return escapes[c] or string.format('\\u%04x', c:byte())
+  end) .. '"'
+end
+
+local function is_array(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  for i = 1, n do if t[i] == nil then return false end end
+  return n > 0 or getmetatable(t) == M.array_mt
+end
+
+M.array_mt = {}
+function M.array(t) return setmetatable(t or {}, M.array_mt) end
+
+function M.encode(v)
+  local kind = type(v)
+  if v == nil or v == M.null then return 'null'
+  elseif kind == 'boolean' then return tostring(v)
+  elseif kind == 'number' then
+    assert(v == v and v ~= math.huge and v ~= -math.huge, 'cannot encode NaN or infinity')
+    if math.type(v) == 'integer' then return tostring(v) end
+    return string.format('%.17g', v)
+  elseif kind == 'string' then return encode_string(v)
+  elseif kind == 'table' then
+    local parts = {}
+    if is_array(v) then
+      for i = 1, #v do parts[i] = M.encode(v[i]) end
+      return '[' .. table.concat(parts, ',') .. ']'
+    end
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+    table.sort(keys)
+    for i, k in ipairs(keys) do parts[i] = encode_string(k) .. ':' .. M.encode(v[k]) end
+    return '{' .. table.concat(parts, ',') .. '}'
+  end
+  error('cannot encode a ' .. kind)
+end
+
+M.null = setmetatable({}, { __tostring = function() return 'null' end })
+
+function M.decode(text)
+  local pos = 1
+  local function fail(what) error(string.format('bad JSON at byte %d: %s', pos, what), 0) end
+  local function skip() pos = text:find('[^ \t\r\n]', pos) or #text + 1 end
+  local value
+  local function str()
+    local out, i = {}, pos + 1
+    while true do
+      local c = text:sub(i, i)
+      if c == '' then fail('unterminated string') end
+      if c == '"' then pos = i + 1; return table.concat(out) end
+      if c == '\\' then
+        local e = text:sub(i + 1, i + 1)
+        local simple = { b = '\b', f = '\f', n = '\n', r = '\r', t = '\t', ['"'] = '"', ['\\'] = '\\', ['/'] = '/' }
+        if simple[e] then out[#out + 1] = simple[e]; i = i + 2
+        elseif e == 'u' then
+          local code = tonumber(text:sub(i + 2, i + 5), 16) or fail('bad \\u escape')
+          if code >= 0xD800 and code <= 0xDBFF and text:sub(i + 6, i + 7) == '\\u' then
+            local low = tonumber(text:sub(i + 8, i + 11), 16) or fail('bad surrogate')
+            code = 0x10000 + (code - 0xD800) * 0x400 + (low - 0xDC00)
+            i = i + 6
+          end
+          out[#out + 1] = utf8.char(code); i = i + 6
+        else fail('bad escape') end
+      else out[#out + 1] = c; i = i + 1 end
+    end
+  end
+  function value()
+    skip()
+    local c = text:sub(pos, pos)
+    if c == '{' then
+      local obj = {}
+      pos = pos + 1; skip()
+      if text:sub(pos, pos) == '}' then pos = pos + 1; return obj end
+      while true do
+        skip()
+        if text:sub(pos, pos) ~= '"' then fail('expected a key') end
+        local k = str(); skip()
+        if text:sub(pos, pos) ~= ':' then fail("expected ':'") end
+        pos = pos + 1
+        local v = value()
+        if v ~= M.null then obj[k] = v end
+        skip()
+        local d = text:sub(pos, pos); pos = pos + 1
+        if d == '}' then return obj elseif d ~= ',' then fail("expected ',' or '}'") end
+      end
+    elseif c == '[' then
+      local arr = M.array()
+      pos = pos + 1; skip()
+      if text:sub(pos, pos) == ']' then pos = pos + 1; return arr end
+      while true do
+        arr[#arr + 1] = value(); skip()
+        local d = text:sub(pos, pos); pos = pos + 1
+        if d == ']' then return arr elseif d ~= ',' then fail("expected ',' or ']'") end
+      end
+    elseif c == '"' then return str()
+    elseif text:sub(pos, pos + 3) == 'true' then pos = pos + 4; return true
+    elseif text:sub(pos, pos + 4) == 'false' then pos = pos + 5; return false
+    elseif text:sub(pos, pos + 3) == 'null' then pos = pos + 4; return M.null
+    end
+    local num = text:match('^-?%d+%.?%d*[eE]?[-+]?%d*', pos)
+    if not num or num == '' then fail('unexpected character') end
+    pos = pos + #num
+    return math.tointeger(tonumber(num)) or tonumber(num)
+  end
+  local result = value(); skip()
+  if pos <= #text then fail('trailing text') end
+  return result
+end
+
+-- Timeline maths ---------------------------------------------------------------------
+
+-- REAPER take I_CHANMODE: 2 = mono downmix; the others (normal, reverse, one side) keep
+-- every channel, and the new take gets the same I_CHANMODE, so it plays the same way.
+local function reaper_channel_mode(chanmode)
+  return chanmode == 2 and 'mono' or 'independent'
+end
+
+-- A REAPER item (D_POSITION, D_LENGTH, take D_STARTOFFS, D_PLAYRATE, I_CHANMODE) as a job
+-- clip, cut to the time selection when one overlaps it; nil when nothing is left. The
+-- second value says how to place the stems back (`whole`: the item was not cut).
+function M.reaper_clip(item, time_sel)
+  local first, last = item.position, item.position + item.length
+  if time_sel and time_sel.stop > time_sel.start then
+    first, last = math.max(first, time_sel.start), math.min(last, time_sel.stop)
+  end
+  if last <= first then return nil end
+  local rate = item.playrate or 1.0
+  local source_in = item.startoffs + (first - item.position) * rate
+  return { id = item.id, source = item.source, track = item.track or '', position = first,
+           source_in = source_in, source_out = source_in + (last - first) * rate,
+           channel_mode = reaper_channel_mode(item.chanmode) },
+         { length = last - first, playrate = rate, chanmode = item.chanmode,
+           whole = first == item.position and last == item.position + item.length }
+end
+
+-- An Ardour region (position, start offset into its sources, length, all in samples at
+-- the session rate) as job clips, in seconds. Ardour keeps each channel of a region in
+-- its own mono file, so a stereo region gives one clip per channel ("<id>:<n>").
+function M.ardour_clips(region, sample_rate)
+  local clips = {}
+  for n, source in ipairs(region.sources) do
+    local suffix = #region.sources > 1 and (' ' .. n) or ''
+    clips[n] = { id = region.id .. ':' .. n, source = source, track = (region.track or '') .. suffix,
+                 position = region.position / sample_rate, source_in = region.start / sample_rate,
+                 source_out = (region.start + region.length) / sample_rate }
+  end
+  return clips
+end
+
+-- Job and result files ------------------------------------------------------------------
+
+function M.build_job(clips, options)
+  local job = { format = 'clapsep-job', version = 1, clips = M.array(clips) }
+  if options.preset and options.preset ~= '' then job.preset = options.preset end
+  if options.query and options.query ~= '' then job.query = { positive = options.query } end
+  if options.negative and options.negative ~= '' then
+    job.query = job.query or {}
+    job.query.negative = options.negative
+  end
+  if options.stems then job.stems = M.array(options.stems) end
+  return job
+end
+
+-- Placements from a result manifest: one per clip and stem, ordered as the clips were.
+function M.placements(result)
+  local out, errors = {}, {}
+  for _, clip in ipairs(result.clips or {}) do
+    if clip.error then errors[#errors + 1] = (clip.id or '?') .. ': ' .. clip.error end
+    for _, stem in ipairs(clip.stems or {}) do
+      out[#out + 1] = { id = clip.id, track = clip.track, stem = stem.stem, path = stem.path,
+                        position = stem.position, length = stem.length, frames = stem.frames,
+                        sample_rate = stem.sample_rate }
+    end
+  end
+  if result.error and #errors == 0 then errors[1] = result.error end
+  return out, errors
+end
+
+function M.read_file(path)
+  local f = io.open(path, 'rb')
+  if not f then return nil end
+  local text = f:read('a')
+  f:close()
+  return text
+end
+
+function M.write_file(path, text)
+  local tmp = path .. '.tmp'
+  local f = assert(io.open(tmp, 'wb'))
+  f:write(text)
+  f:close()
+  assert(os.rename(tmp, path))
+end
+
+-- The progress fraction `clapsep job` writes beside the result (0 until it appears).
+function M.progress(result_path)
+  local text = M.read_file(result_path .. '.progress')
+  return text and tonumber(text:match('[%d.]+')) or 0
+end
+
+function M.paths(job_path)
+  local base = job_path:gsub('%.json$', '')
+  return { result = base .. '.result.json', cancel = base .. '.cancel', log = base .. '.log' }
+end
+
+-- Shell quoting for the platform REAPER or Ardour runs on.
+function M.quote(s, windows)
+  if windows then return '"' .. s:gsub('"', '\\"') .. '"' end
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+-- A command line that starts `clapsep job` and returns at once.
+function M.background_command(exe, job_path, windows)
+  local q = function(s) return M.quote(s, windows) end
+  local log = M.paths(job_path).log
+  if windows then
+    return 'cmd /c start "" /b ' .. q(exe) .. ' job ' .. q(job_path) .. ' > ' .. q(log) .. ' 2>&1'
+  end
+  return q(exe) .. ' job ' .. q(job_path) .. ' > ' .. q(log) .. ' 2>&1 &'
+end
+
+return M
