@@ -1,0 +1,321 @@
+"""The panel's main window: it wires presets, clips, rendering, results and the before/after view.
+
+The window owns no audio logic: presets come from `host.presets`, renders from
+`host.engine.Engine` in worker threads (`ui.render_worker`), so the panel renders
+exactly what `clapsep render --preset` renders. Layout, output folder and last
+preset persist in a QSettings file in the user data directory.
+"""
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PyQt6.QtCore import QSettings, Qt, QUrl
+from PyQt6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PyQt6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from host.engine import Engine
+from host.errors import UserError
+from host.paths import user_data_dir
+from host.presets import PresetLibrary
+from host.render_cache import RenderCache
+from ui.audition import Audition
+from ui.bridge_jobs import BridgeClip, JobSource, JobWatcher
+from ui.clip_list import ClipList, ResultList
+from ui.compare_view import CompareView
+from ui.preset_editor import PresetEditor
+from ui.preset_panel import PresetPanel
+from ui.render_worker import Clip, ClipResult, Reporter, Task, render_clips
+
+SLOW_LOAD = ("Loading the model package… The first load is slow: every file's hash is verified and "
+             "onnxruntime builds its sessions (on a GPU it also compiles kernels once).")
+AUDIO_FILTER = "Audio (*.wav *.flac *.aif *.aiff *.mp3 *.ogg)"
+
+
+def default_settings() -> QSettings:
+    return QSettings(str(user_data_dir() / "panel.ini"), QSettings.Format.IniFormat)
+
+
+def _column(*widgets: QWidget | QHBoxLayout) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(4, 4, 4, 4)
+    for w in widgets:
+        layout.addLayout(w) if isinstance(w, QHBoxLayout) else layout.addWidget(w)
+    return box
+
+
+def _row(*widgets: QWidget) -> QHBoxLayout:
+    layout = QHBoxLayout()
+    for w in widgets:
+        layout.addWidget(w)
+    return layout
+
+
+class MainWindow(QMainWindow):
+    """`clapsep ui`: presets on the left, clips and results in the middle, before/after on the right."""
+
+    def __init__(self, package: Path | None = None, device: str = "auto", library: PresetLibrary | None = None,
+                 settings: QSettings | None = None, jobs: JobSource | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("clapsep studio")
+        self.settings = settings or default_settings()
+        self.engine: Engine | None = None
+        self.task: Task | None = None
+        self.results: dict[Clip, ClipResult] = {}
+
+        self.presets = PresetPanel(library or PresetLibrary())
+        self.editor = PresetEditor()
+        self.clips = ClipList()
+        self.results_list = ResultList()
+        self.compare = CompareView()
+        self.audition = Audition(self)
+        self.out_dir = QLineEdit(str(self.settings.value("out_dir", "")))
+        self.out_dir.setPlaceholderText("beside each clip")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.model_label, self.ab_label = QLabel("No model loaded"), QLabel(self.audition.describe())
+        self._build_actions()
+        self._build_layout()
+
+        self.presets.presetChosen.connect(self.editor.set_preset)
+        self.presets.message.connect(self.say)
+        self.editor.saveRequested.connect(self.presets.store)
+        self.clips.currentItemChanged.connect(lambda *_: self.show_current_clip())
+        self.results_list.itemDoubleClicked.connect(lambda *_: self.open_result_folder())
+        self.audition.status.connect(self.say)
+        self.watcher: JobWatcher | None = None
+        if jobs is not None:
+            self.watcher = JobWatcher(jobs, self)
+            self.watcher.arrived.connect(self._jobs_arrived)
+            self.watcher.start()
+        self.editor.set_preset(self.presets.current())
+        self._restore()
+        self.load_engine(package, device)
+
+    def _build_actions(self) -> None:
+        def action(text: str, keys: str, slot: Callable[[], object], tip: str) -> QAction:
+            act = QAction(text, self)
+            act.setShortcut(QKeySequence(keys))
+            act.setToolTip(f"{tip} ({keys})")
+            act.triggered.connect(slot)
+            self.addAction(act)
+            return act
+
+        self.add_action = action("Add files…", "Ctrl+O", self.add_files_dialog, "Add audio files to the clip list")
+        self.render_action = action("Render", "Ctrl+R", self.render, "Render the selected clips (all if none)")
+        self.cancel_action = action("Cancel", "Esc", self.cancel, "Stop the render; no partial files are kept")
+        self.ab_action = action("A/B", "Ctrl+B", self.toggle_ab, "Switch between source (A) and target (B)")
+        self.play_action = action("Play/Pause", "Space", self.audition.play_pause, "Play or pause the audition")
+        self.render_action.setEnabled(False)
+        self.cancel_action.setEnabled(False)
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        for act in (self.add_action, self.render_action, self.cancel_action, self.ab_action, self.play_action):
+            toolbar.addAction(act)
+
+    def _build_layout(self) -> None:
+        browse, remove, open_folder = QPushButton("Browse…"), QPushButton("Remove"), QPushButton("Open containing folder")
+        browse.clicked.connect(self.choose_out_dir)
+        remove.clicked.connect(self.clips.remove_selected)
+        open_folder.clicked.connect(self.open_result_folder)
+        self.left = QSplitter(Qt.Orientation.Vertical)
+        self.left.addWidget(_column(QLabel("<b>Presets</b>"), self.presets))
+        editor = QScrollArea()  # the form is tall: scroll rather than force a tall window
+        editor.setWidget(self.editor)
+        editor.setWidgetResizable(True)
+        editor.setFrameShape(QFrame.Shape.NoFrame)
+        editor.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.left.addWidget(_column(QLabel("<b>Preset editor</b>"), editor))
+        middle = _column(QLabel("<b>Clips</b> — drop audio files here"), self.clips, _row(remove),
+                         _row(QLabel("Output"), self.out_dir, browse), self.progress,
+                         QLabel("<b>Results</b>"), self.results_list, _row(open_folder))
+        right = _column(QLabel("<b>Before / after</b>"), self.compare, _row(self.ab_label))
+        self.main_split = QSplitter(Qt.Orientation.Horizontal)
+        for widget, stretch in ((self.left, 0), (middle, 0), (right, 1)):
+            self.main_split.addWidget(widget)
+            self.main_split.setStretchFactor(self.main_split.count() - 1, stretch)
+        self.main_split.setSizes([420, 360, 720])
+        self.left.setSizes([300, 560])
+        self.setCentralWidget(self.main_split)
+        self.statusBar().addPermanentWidget(self.model_label)
+        self.resize(1400, 860)
+
+    def say(self, message: str) -> None:
+        self.statusBar().showMessage(message)
+
+    # --- engine and rendering -------------------------------------------------------------
+
+    def load_engine(self, package: Path | None, device: str) -> None:
+        """Load the package in a worker thread; the status line says why this can take a while."""
+        self.say(SLOW_LOAD)
+        self.model_label.setText("Loading model…")
+        self._load_started = time.monotonic()
+        task = Task(lambda _report: Engine(package, device, RenderCache()), self)
+        task.worker.finished.connect(self._engine_ready)
+        task.worker.failed.connect(self._engine_failed)
+        self._start(task)
+
+    def _engine_ready(self, engine: Engine) -> None:
+        self.engine = engine
+        info = engine.describe()
+        self.model_label.setText(f"Model {info['name']} {info['version']} · running on {engine.provider}")
+        self.model_label.setToolTip(f"{info['path']}\n{info['provider_note']}")
+        seconds = time.monotonic() - self._load_started
+        self.say(f"Model {info['name']} {info['version']} loaded in {seconds:.1f} s: {info['provider_note']}")
+        self.render_action.setEnabled(True)
+
+    def _engine_failed(self, message: str) -> None:
+        self.model_label.setText("No model loaded")
+        self.say(f"Could not load the model package: {message}")
+
+    def render(self) -> None:
+        """Render the selected clips with the preset as shown in the editor."""
+        if self.engine is None or self.busy():
+            return
+        clips = self.clips.selected_clips()
+        if not clips:
+            self.say("Nothing to render: drop audio files into the clip list")
+            return
+        try:
+            preset = self.editor.preset()
+        except UserError as exc:
+            self.say(f"The preset is not valid: {exc}")
+            return
+        out = Path(self.out_dir.text()).expanduser() if self.out_dir.text().strip() else None
+        if out is not None and not out.is_dir():
+            self.say(f"Output folder {out} does not exist")
+            return
+        engine = self.engine
+
+        def work(report: Reporter) -> list[ClipResult]:
+            return render_clips(engine, clips, preset, out, report)
+
+        for clip in clips:
+            self.clips.mark(clip, "queued")
+        self.progress.setValue(0)
+        self.say(f"Rendering {len(clips)} clip(s) with {preset.name!r}…")
+        task = Task(work, self)
+        task.worker.progress.connect(lambda f: self.progress.setValue(round(f * 100)))
+        task.worker.partial.connect(self._clip_rendered)
+        task.worker.finished.connect(lambda results: self.say(f"Rendered {len(results)} clip(s)"))
+        task.worker.failed.connect(lambda msg: self._render_stopped(clips, f"Render failed: {msg}", "failed"))
+        task.worker.cancelled.connect(
+            lambda: self._render_stopped(clips, "Render cancelled; no partial files were kept", "cancelled"))
+        self._start(task)
+
+    def _start(self, task: Task) -> None:
+        self.task = task
+        task.thread.finished.connect(self._task_ended)
+        self.cancel_action.setEnabled(True)
+        self.render_action.setEnabled(False)
+        task.start()
+
+    def _task_ended(self) -> None:
+        self.task = None
+        self.cancel_action.setEnabled(False)
+        self.render_action.setEnabled(self.engine is not None)
+
+    def busy(self) -> bool:
+        """Whether a task runs or its end has not reached the window yet."""
+        return self.task is not None
+
+    def cancel(self) -> None:
+        if self.busy():
+            self.task.cancel()
+            self.say("Cancelling…")
+
+    def _clip_rendered(self, result: ClipResult) -> None:
+        self.results[result.clip] = result
+        self.clips.mark(result.clip, "cached" if result.cached else "rendered")
+        self.results_list.add_result(result)
+        if self.clips.current_clip() == result.clip:
+            self.show_current_clip()
+
+    def _render_stopped(self, clips: list[Clip], message: str, state: str) -> None:
+        for clip in clips:
+            if clip not in self.results:
+                self.clips.mark(clip, state)
+        self.progress.setValue(0)
+        self.say(message)
+
+    # --- clips, results, before/after -------------------------------------------------------
+
+    def add_files_dialog(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add audio files", "", AUDIO_FILTER)
+        self.clips.add_clips(Clip(Path(p)) for p in paths)
+
+    def _jobs_arrived(self, items: list[BridgeClip]) -> None:
+        """Bridge clips join the list; a finished job's stems become results like the panel's own."""
+        if added := self.clips.add_clips(item.clip for item in items):
+            self.say(f"{added} clip(s) arrived from the bridge")
+        for item in items:
+            if item.result is not None:
+                self._clip_rendered(item.result)
+            else:
+                self.clips.mark(item.clip, f"bridge job {item.status}")
+
+    def choose_out_dir(self) -> None:
+        if folder := QFileDialog.getExistingDirectory(self, "Output folder", self.out_dir.text()):
+            self.out_dir.setText(folder)
+
+    def open_result_folder(self) -> None:
+        if (path := self.results_list.current_path()) is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
+
+    def show_current_clip(self) -> None:
+        clip = self.clips.current_clip()
+        if clip is None:
+            self.compare.clear()
+            return
+        result = self.results.get(clip)
+        stems = {name: result.stem(name) if result else None for name in ("target", "residual")}
+        try:
+            self.compare.show_files(clip.path, stems, clip.section)
+        except (OSError, ValueError, UserError) as exc:
+            self.say(f"Cannot show {clip.path.name}: {exc}")
+            return
+        offset = round(clip.section.start * 1000) if clip.section and clip.section.unit == "seconds" else 0
+        self.audition.set_pair(clip.path, stems["target"], offset)
+        self.ab_label.setText(self.audition.describe())
+
+    def toggle_ab(self) -> None:
+        self.audition.toggle()
+        self.ab_label.setText(self.audition.describe())
+
+    # --- persistence --------------------------------------------------------------------------
+
+    def _restore(self) -> None:
+        for key, restore in (("geometry", self.restoreGeometry), ("state", self.restoreState),
+                             ("main_split", self.main_split.restoreState), ("left_split", self.left.restoreState)):
+            if (value := self.settings.value(key)) is not None:
+                restore(value)
+        if last := self.settings.value("last_preset"):
+            self.presets.select(str(last))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.busy():
+            self.task.cancel()
+            self.task.wait()
+        self.audition.stop()
+        for key, value in (("geometry", self.saveGeometry()), ("state", self.saveState()),
+                           ("main_split", self.main_split.saveState()), ("left_split", self.left.saveState()),
+                           ("out_dir", self.out_dir.text())):
+            self.settings.setValue(key, value)
+        if (preset := self.presets.current()) is not None:
+            self.settings.setValue("last_preset", preset.name)
+        self.settings.sync()
+        super().closeEvent(event)

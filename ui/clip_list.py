@@ -1,0 +1,133 @@
+"""Lists that take files dropped from the desktop or a DAW's file browser, and the clip list.
+
+Drops arrive as file URLs (`mimeData().hasUrls()`); only local files with an accepted
+suffix are taken, so a stray folder or web link never becomes a clip.
+"""
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from PyQt6.QtCore import QItemSelectionModel, QMimeData, Qt, pyqtSignal
+from PyQt6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PyQt6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
+
+from host.batch_command import AUDIO_SUFFIXES
+from ui.render_worker import Clip, ClipResult
+
+
+def local_files(mime: QMimeData, suffixes: Iterable[str]) -> list[Path]:
+    """Local files among the dropped URLs whose suffix is accepted."""
+    accepted = {s.lower() for s in suffixes}
+    if not mime.hasUrls():
+        return []
+    paths = (Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile())
+    return [p for p in paths if p.suffix.lower() in accepted and p.is_file()]
+
+
+class FileDropList(QListWidget):
+    """A list that emits `filesDropped` with the accepted files of a drop."""
+
+    filesDropped = pyqtSignal(list)
+
+    def __init__(self, suffixes: Iterable[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.suffixes = frozenset(suffixes)
+        self.setAcceptDrops(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
+
+    def remove_selected(self) -> None:
+        for item in self.selectedItems():
+            self.takeItem(self.row(item))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if local_files(event.mimeData(), self.suffixes):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = local_files(event.mimeData(), self.suffixes)
+        if files:
+            event.acceptProposedAction()
+            self.filesDropped.emit(files)
+
+
+class ClipList(FileDropList):
+    """The clips to render: dropped files and jobs from the bridge, each shown once."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(AUDIO_SUFFIXES, parent)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setToolTip("Drop audio files here (wav, flac, aiff, mp3, ogg)")
+        self.filesDropped.connect(lambda paths: self.add_clips(Clip(p) for p in paths))
+
+    def clips(self) -> list[Clip]:
+        return [self.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.count())]
+
+    def selected_clips(self) -> list[Clip]:
+        """The selected clips, or all of them when none is selected."""
+        chosen = [item.data(Qt.ItemDataRole.UserRole) for item in self.selectedItems()]
+        return chosen or self.clips()
+
+    def current_clip(self) -> Clip | None:
+        item = self.currentItem()
+        return None if item is None else item.data(Qt.ItemDataRole.UserRole)
+
+    def add_clips(self, clips: Iterable[Clip]) -> int:
+        """Append new clips (a clip already listed is skipped); returns how many were added."""
+        known = set(self.clips())
+        added = 0
+        for clip in clips:
+            if clip in known:
+                continue
+            known.add(clip)
+            item = QListWidgetItem(self._label(clip, ""))
+            item.setData(Qt.ItemDataRole.UserRole, clip)
+            item.setToolTip(str(clip.path))
+            self.addItem(item)
+            added += 1
+        if added and self.currentItem() is None:  # shown in before/after, not selected: Render takes all
+            self.setCurrentRow(0, QItemSelectionModel.SelectionFlag.NoUpdate)
+        return added
+
+    def mark(self, clip: Clip, state: str) -> None:
+        """Show a clip's render state ("rendered", "cached", "failed", ...) beside its name."""
+        for i in range(self.count()):
+            if self.item(i).data(Qt.ItemDataRole.UserRole) == clip:
+                self.item(i).setText(self._label(clip, state))
+
+    @staticmethod
+    def _label(clip: Clip, state: str) -> str:
+        parts = [clip.path.name]
+        if clip.section is not None:
+            end = "end" if clip.section.end is None else f"{clip.section.end:g}"
+            parts.append(f"[{clip.section.start:g}–{end} {'s' if clip.section.unit == 'seconds' else 'smp'}]")
+        if clip.origin != "desktop":
+            parts.append(f"({clip.origin})")
+        if state:
+            parts.append(f"· {state}")
+        return " ".join(parts)
+
+
+class ResultList(QListWidget):
+    """Written stems, newest last, each file once; each item carries its file path."""
+
+    def add_result(self, result: ClipResult) -> None:
+        paths = {stem.path for stem in result.stems}
+        for row in reversed(range(self.count())):  # a render again replaces the files it lists
+            if self.item(row).data(Qt.ItemDataRole.UserRole) in paths:
+                self.takeItem(row)
+        for stem in result.stems:
+            text = f"{stem.path.name}  ({stem.stem}{', from cache' if result.cached else ''})"
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, stem.path)
+            item.setToolTip(str(stem.path))
+            self.addItem(item)
+
+    def current_path(self) -> Path | None:
+        item = self.currentItem()
+        return None if item is None else item.data(Qt.ItemDataRole.UserRole)
