@@ -7,12 +7,15 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 # python3-venv: the virtual environment; espeak-ng, sox: real speech and audio in tests;
-# the lib* set: Qt's offscreen platform; the last line: real recordings and a soundfont that
-# the corpus tests read (the full training corpus list is model/corpus/apt-packages.txt).
+# the lib* line: Qt's offscreen platform (libpulse0: Qt Multimedia links it);
+# the hydrogen-data line: real recordings and a soundfont the corpus tests read (the full
+# training corpus list is model/corpus/apt-packages.txt);
+# the last line: a real Audacity under Xvfb, a stock Lua and Ardour's headless Lua (DAW scripts).
 APT_PACKAGES=(
     python3-venv espeak-ng sox
-    libegl1 libgl1 libfontconfig1 libxkbcommon0 libglib2.0-0 libdbus-1-3
+    libegl1 libgl1 libfontconfig1 libxkbcommon0 libglib2.0-0 libdbus-1-3 libpulse0
     hydrogen-data fluidsynth timgm6mb-soundfont openttd-opensfx sonic-pi-samples hedgewars-data
+    audacity xvfb xauth lua5.4 ardour
 )
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq

@@ -1,6 +1,7 @@
 """Shared fixtures. Model fixtures import torch lazily so torch-free test runs still collect."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +44,17 @@ def official_model():
 
     torch.manual_seed(0)
     return build_model("official").eval()
+
+
+@pytest.fixture(scope="session")
+def mini_package(tmp_path_factory) -> Path:
+    """A real model package exported from the `mini` configuration (untrained, fixed seed).
+
+    Exported once per test session; `CLAPSEP_TEST_PACKAGE` points the tests at another one.
+    """
+    given = os.environ.get("CLAPSEP_TEST_PACKAGE")
+    if given:
+        return Path(given)
+    from export.package import ensure_untrained_package
+
+    return ensure_untrained_package("mini", tmp_path_factory.getbasetemp() / "mini-package")
