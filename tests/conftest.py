@@ -58,3 +58,9 @@ def mini_package(tmp_path_factory) -> Path:
     from export.package import ensure_untrained_package
 
     return ensure_untrained_package("mini", tmp_path_factory.getbasetemp() / "mini-package")
+
+
+@pytest.fixture(scope="session")
+def package(mini_package: Path) -> Path:
+    """The model package front-end tests render with."""
+    return mini_package

@@ -21,11 +21,6 @@ SPEECH = "The quick brown fox jumps over the lazy dog, and then it runs into the
 
 
 @pytest.fixture(scope="session")
-def package(mini_package: Path) -> Path:
-    return mini_package
-
-
-@pytest.fixture(scope="session")
 def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
