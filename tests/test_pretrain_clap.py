@@ -54,10 +54,10 @@ def _config(corpus, run_dir, **overrides):
 def test_a_fixed_batch_is_learned(corpus, tmp_path):
     from model.pretrain.contrastive import Pretrainer
 
-    trainer = Pretrainer(_config(corpus, tmp_path / "run"))
+    trainer = Pretrainer(_config(corpus, tmp_path / "run", batch_size=4))
     batch = trainer.sample_batch()
     trainer.sample_batch = lambda: batch
-    losses = [trainer.train_step() for _ in range(6)]
+    losses = [trainer.train_step() for _ in range(8)]
     assert losses[-1] < losses[0] - 0.1
 
 
