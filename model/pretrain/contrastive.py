@@ -121,7 +121,7 @@ class Pretrainer:
         torch.nn.utils.clip_grad_norm_(self.trainable, 5.0)
         self.optimizer.step()
         self.step += 1
-        return float(loss)
+        return float(loss.detach())
 
     @torch.no_grad()
     def validate(self) -> float:
