@@ -229,24 +229,32 @@ def test_token_file_is_created_owner_only_and_refused_when_others_can_read(tmp_p
         load_or_create_token(path)
 
 
-_SLOW_SERVE = """
+_HELD_SERVE = """
 import sys, time
+from pathlib import Path
 from host.engine import Engine
 from host.cli import main
 fn = Engine.separate_fn
-def slow(self, condition):
+def held(self, condition):
     inner = fn(self, condition)
-    return lambda batch: (time.sleep(float(sys.argv[1])), inner(batch))[1]
-Engine.separate_fn = slow
+    def run(batch):
+        Path(sys.argv[1]).touch()
+        time.sleep(3600)
+        return inner(batch)
+    return run
+if sys.argv[1]:
+    Engine.separate_fn = held
 sys.exit(main(sys.argv[2:]))
 """
 
 
-def _serve(home: Path, port: int, delay: float) -> subprocess.Popen:
+def _serve(home: Path, port: int, hold_marker: Path | None) -> subprocess.Popen:
+    """`clapsep serve` in a child; with `hold_marker`, the first batch touches it and then hangs."""
     argv = ["serve", "--port", str(port), "--allow", str(home / "media"), "--device", "cpu",
             "--token-file", str(home / "token")]
     log = (home / f"serve-{port}.log").open("a")  # cwd: not the checkout, whose egg-info may be stale
-    return subprocess.Popen([sys.executable, "-c", _SLOW_SERVE, str(delay), *argv], env=os.environ.copy(),
+    marker = str(hold_marker) if hold_marker else ""
+    return subprocess.Popen([sys.executable, "-c", _HELD_SERVE, marker, *argv], env=os.environ.copy(),
                             cwd=home, stdout=log, stderr=log, start_new_session=True)
 
 
@@ -255,7 +263,8 @@ def test_restart_resumes_queued_and_interrupted_jobs(home: Path) -> None:
     source = home / "media" / "long.wav"
     write_noise(source, 20, 16000)
     port = free_port()
-    first = _serve(home, port, 0.3)
+    held = home / "held"
+    first = _serve(home, port, held)
     try:
         token = wait_for(lambda: (home / "token").is_file() and (home / "token").read_text().strip(), 30)
         url, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
@@ -269,13 +278,13 @@ def test_restart_resumes_queued_and_interrupted_jobs(home: Path) -> None:
         wait_for(up, 60, 0.2)
         spec = {"clips": [{"source": str(source), "position": 3.0}], "query": {"positive": "wind"}}
         ids = [httpx.post(f"{url}/jobs", json=spec, headers=headers).json()["id"] for _ in range(2)]
-        wait_for(lambda: httpx.get(f"{url}/jobs/{ids[0]}", headers=headers).json()["progress"] > 0, 30)
+        wait_for(held.is_file, 60)  # the first job is inside separation, the second waits
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(10)
     states = {i: json.loads((home / "data" / "service-jobs" / f"{i}.json").read_text())["status"] for i in ids}
     assert states == {ids[0]: "running", ids[1]: "queued"}
-    second = _serve(home, port, 0.0)
+    second = _serve(home, port, None)
     try:
         wait_for(up, 60, 0.2)
         with httpx.Client(base_url=url, headers=headers) as client:

@@ -1,6 +1,7 @@
 """Catalogues, mixing, deterministic items and batches, configs and caption phrases (no model)."""
 
 import csv
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -87,6 +88,24 @@ def test_items_are_functions_of_seed_epoch_index(corpus):
     assert first["positive"] != first["negative"] and np.array_equal(first["mixture"], val[4]["mixture"])
     weak = NaturalMixtures(read_caption_csv(corpus / "mixtures.csv"), ClipStore(), config, seed=3)
     assert " and " in weak[(0, 1)]["caption"] and len(weak[(0, 1)]["mixture"]) == 16000
+
+
+def test_label_temperature_zero_draws_labels_evenly_from_a_skewed_table(corpus):
+    clips = read_labelled(corpus / "clips.csv")
+    dominant = clips[0].family
+    dominant_captions = {c.captions[0] for c in clips if c.family == dominant}
+    skewed = clips + [c for c in clips if c.family == dominant] * 30  # one label: ~90 % of rows
+    config = MixConfig(crop_seconds=0.1)
+    counts = {}
+    for temperature in (1.0, 0.0):
+        items = SupervisedMixtures(skewed, ClipStore(), replace(config, label_temperature=temperature), seed=0)
+        positives = [items[(0, i)]["positive"] for i in range(len(skewed))]
+        counts[temperature] = sum(p in dominant_captions for p in positives) / len(positives)
+        assert all(items[(0, i)]["positive"] != items[(0, i)]["negative"] for i in range(40))
+    assert counts[1.0] > 0.8 and counts[0.0] < 0.45
+    validation = SupervisedMixtures(skewed, ClipStore(), replace(config, label_temperature=0.0), seed=0,
+                                    validation=True)
+    assert not validation.tempered  # validation keeps the table's balance, comparable across a run
 
 
 def test_step_batches_shard_and_resume():

@@ -1,12 +1,15 @@
 """Datasets of training items, each a pure function of (seed, epoch, index).
 
-`SupervisedMixtures` mixes a target clip with interferer clips of another family;
+`SupervisedMixtures` mixes a target clip with interferer clips of another family, drawn
+with a label temperature so that a corpus dominated by one label (speech) still teaches
+the rare ones;
 `NaturalMixtures` serves captioned real-world mixtures for weak supervision (the
 mixture of mixtures is formed in the batch by the objective). `StepBatches` says which
 items make up global step k, so a resumed run continues with exactly the next batch
 and workers need no random state of their own.
 """
 
+from collections import defaultdict
 from collections.abc import Iterator
 
 import numpy as np
@@ -28,6 +31,18 @@ class SupervisedMixtures(Dataset):
             raise ValueError("supervised mixtures need at least two clips")
         self.clips, self.store, self.config, self.seed = clips, store, config, seed
         self.validation = validation
+        by_family: dict[str, list[Clip]] = defaultdict(list)
+        for clip in clips:
+            by_family[clip.family].append(clip)
+        self.families = sorted(by_family)
+        self.by_family = [by_family[f] for f in self.families]
+        weights = np.array([len(c) for c in self.by_family], dtype=float) ** config.label_temperature
+        self.family_weights = weights / weights.sum()
+
+    @property
+    def tempered(self) -> bool:
+        """Validation keeps the table's balance, so its scores stay comparable across a run."""
+        return self.config.label_temperature != 1.0 and not self.validation
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -36,20 +51,22 @@ class SupervisedMixtures(Dataset):
         epoch, index = (-1, key) if isinstance(key, int) else key
         return np.random.default_rng([self.seed, epoch + 1, index, 1 if self.validation else 0])
 
-    def _interferer(self, target: Clip, rng: np.random.Generator) -> Clip:
-        for _ in range(16):
-            other = self.clips[int(rng.integers(len(self.clips)))]
-            if other.family != target.family:
-                return other
-        raise ValueError(f"could not find an interferer for {target.path} of another label")
+    def _draw(self, rng: np.random.Generator, excluding: str | None = None) -> Clip:
+        weights = self.family_weights.copy()
+        if excluding is not None:
+            weights[self.families.index(excluding)] = 0.0
+        if weights.sum() == 0.0:
+            raise ValueError(f"no clip of another label than {excluding!r} to mix with")
+        family = self.by_family[int(rng.choice(len(weights), p=weights / weights.sum()))]
+        return family[int(rng.integers(len(family)))]
 
     def __getitem__(self, key: ItemKey | int) -> dict:
         rng = self._rng(key)
         index = key if isinstance(key, int) else key[1]
-        target_clip = self.clips[index]
+        target_clip = self._draw(rng) if self.tempered else self.clips[index]
         length = self.config.crop_samples
         target = augment(random_crop(self.store.get(target_clip.path), length, rng), self.config, rng)
-        others = [self._interferer(target_clip, rng) for _ in range(self.config.interferers)]
+        others = [self._draw(rng, excluding=target_clip.family) for _ in range(self.config.interferers)]
         noise = sum(augment(random_crop(self.store.get(c.path), length, rng), self.config, rng) for c in others)
         mixture, target, noise = mix(target, noise, self.config.draw_snr(rng))
         return {

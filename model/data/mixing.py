@@ -26,6 +26,9 @@ class MixConfig:
     interferers: int = 1
     band_limit_prob: float = 0.0  # chance that a source is low-passed (a band-limited recording)
     band_limit_hz: tuple[float, float] = (3000.0, 12000.0)
+    # Training draws a label with probability proportional to (its clip count) ** this, then a
+    # clip of it: 1.0 draws clips uniformly (the table's own balance), 0.0 labels uniformly.
+    label_temperature: float = 1.0
 
     @property
     def crop_samples(self) -> int:
