@@ -19,7 +19,7 @@ def _run_export(args: argparse.Namespace) -> int:
         print(f"note: no --weights given: exporting an UNTRAINED {args.config} model "
               "(for benchmarks and tests; it does not separate anything)")
     out = write_package(source, Path(args.out), name=args.name, package_version=args.package_version,
-                        fp16=not args.no_fp16, overwrite=args.overwrite)
+                        fp16=not args.no_fp16, overwrite=args.overwrite, compact=args.compact)
     print(f"wrote {out} in {time.perf_counter() - started:.0f} s")
     if args.check:
         report = check_package(source.model, out)
@@ -32,13 +32,15 @@ def _run_export(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export", help="export a model package of ONNX graphs (needs [train])")
-    p.add_argument("--config", required=True, choices=("official", "mini"), help="model configuration")
+    p.add_argument("--config", required=True, choices=("official", "mini", "bundled"), help="model configuration")
     p.add_argument("--weights", help="model directory or state-dict file; without it: untrained")
     p.add_argument("--tokenizer", help="tokenizer.json (when --weights is a bare state-dict file)")
     p.add_argument("--out", required=True, help="package folder to write")
     p.add_argument("--name", help="package name (default clapsep-CONFIG)")
     p.add_argument("--package-version", default="0.1.0", help="version recorded in the manifest")
     p.add_argument("--no-fp16", action="store_true", help="skip the fp16 separator for GPUs")
+    p.add_argument("--compact", action="store_true",
+                   help="store weights as float16 and the text token table as int8 (~40 %% of the size)")
     p.add_argument("--check", action="store_true", help="compare torch and onnxruntime after export")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(run=_run_export)

@@ -152,9 +152,29 @@ def check_out_dir(out: Path, overwrite: bool) -> None:
         raise UserError(f"{out} exists and is not empty (use --overwrite)")
 
 
+COMPACT_STORAGE = {
+    SEPARATOR_GRAPH: "float16 weights, float32 arithmetic",
+    AUDIO_GRAPH: "float16 weights, float32 arithmetic",
+    TEXT_GRAPH: "int8 token table, float16 weights, float32 arithmetic",
+}
+
+
+def compact_graphs(out: Path) -> dict[str, str]:
+    """Shrink the package's graphs on disk (about 40 % of float32) for shipping in the repo."""
+    graphs.store_weights_fp16(out / SEPARATOR_GRAPH)
+    graphs.store_weights_fp16(out / AUDIO_GRAPH)
+    graphs.quantize_lookup_tables_int8(out / TEXT_GRAPH)
+    graphs.store_weights_fp16(out / TEXT_GRAPH)
+    return COMPACT_STORAGE
+
+
 def write_package(source: ExportSource, out: Path, name: str | None = None, package_version: str = "0.1.0",
-                  fp16: bool = True, overwrite: bool = False) -> Path:
-    """Export every graph of `source` into the folder `out` and seal it with the manifest."""
+                  fp16: bool = True, overwrite: bool = False, compact: bool = False) -> Path:
+    """Export every graph of `source` into the folder `out` and seal it with the manifest.
+
+    `compact` stores weights in float16 (and the text token table in int8) while keeping
+    float32 arithmetic: the bundled model ships this way to stay small.
+    """
     out = Path(out)
     check_out_dir(out, overwrite)
     if out.exists():
@@ -166,12 +186,15 @@ def write_package(source: ExportSource, out: Path, name: str | None = None, pack
         graphs.convert_fp16(out / SEPARATOR_GRAPH, out / SEPARATOR_FP16_GRAPH)
     graphs.export_audio_query(model, out / AUDIO_GRAPH)
     graphs.export_text_query(model, out / TEXT_GRAPH)
+    storage = compact_graphs(out) if compact else None
     (out / TOKENIZER_FILE).write_text(source.tokenizer.to_str(), encoding="utf-8")
     files = {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
              for p in sorted(out.iterdir()) if p.is_file()}
     manifest = _manifest(source, name or f"clapsep-{model.config.name}", package_version, files)
     if not fp16:
         del manifest["separator"]["fp16_graph"]
+    if storage:
+        manifest["storage"] = storage
     (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return out
 

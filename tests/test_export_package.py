@@ -118,3 +118,22 @@ def test_load_source_reads_a_model_directory(mini_source, tmp_path: Path) -> Non
         load_source("official", tmp_path / "model")
     with pytest.raises(UserError, match="not found"):
         load_source("mini", tmp_path / "missing.safetensors")
+
+
+
+def test_swin_block_exported_at_batch_2_is_exact_at_batch_1(tmp_path: Path) -> None:
+    """laion's window_reverse burnt the example batch into a reshape; the runtime runs batch 1."""
+    import onnxruntime as ort
+
+    from model._laion import SwinTransformerBlock
+
+    torch.manual_seed(0)
+    block = SwinTransformerBlock(dim=32, input_resolution=(16, 16), num_heads=2, window_size=8).eval()
+    batch = torch.export.Dim("batch", min=1, max=8)
+    with torch.no_grad():
+        torch.onnx.export(block, (torch.randn(2, 256, 32),), str(tmp_path / "block.onnx"), dynamo=True,
+                          input_names=["x"], dynamic_shapes={"x": {0: batch}}, verbose=False)
+        x = torch.randn(1, 256, 32)
+        expected = block(x)[0].numpy()
+    session = ort.InferenceSession(str(tmp_path / "block.onnx"), providers=["CPUExecutionProvider"])
+    assert snr_db(expected, session.run(None, {"x": x.numpy()})[0]) > SNR_THRESHOLD_DB
