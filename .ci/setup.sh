@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set-up on a fresh Debian (bookworm, Python 3.11): system packages, a virtual environment in
 # .venv, and the project with its [train] and [dev] extras. Safe to run again.
+# `setup.sh render`: only what rendering needs (python3-venv, the project without extras).
 set -euo pipefail
+MODE=${1:-full}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -17,10 +19,15 @@ APT_PACKAGES=(
     hydrogen-data fluidsynth timgm6mb-soundfont openttd-opensfx sonic-pi-samples hedgewars-data
     audacity xvfb xauth lua5.4 ardour
 )
+[ "$MODE" = render ] && APT_PACKAGES=(python3-venv)
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
 
 [ -x "$ROOT/.venv/bin/python" ] || python3 -m venv "$ROOT/.venv"
 "$ROOT/.venv/bin/python" -m pip install -q --upgrade pip
-"$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT[train,dev]"
+if [ "$MODE" = render ]; then
+    "$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT"
+else
+    "$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT[train,dev]"
+fi

@@ -10,11 +10,14 @@ from host.errors import UserError
 def _run_export(args: argparse.Namespace) -> int:
     from export.package import check_out_dir, load_source, write_package
     from export.parity import check_package
+    from host.runtime.package import NOISE_GRAPH
 
     started = time.perf_counter()
     check_out_dir(Path(args.out), args.overwrite)
     source = load_source(args.config, Path(args.weights) if args.weights else None,
                          Path(args.tokenizer) if args.tokenizer else None)
+    if source.noise is not None:
+        print(f"exporting the {len(source.noise.heads.proj)} noise heads as off-query noise ({NOISE_GRAPH})")
     if not source.trained:
         print(f"note: no --weights given: exporting an UNTRAINED {args.config} model "
               "(for benchmarks and tests; it does not separate anything)")
@@ -22,8 +25,9 @@ def _run_export(args: argparse.Namespace) -> int:
                         fp16=not args.no_fp16, overwrite=args.overwrite, compact=args.compact)
     print(f"wrote {out} in {time.perf_counter() - started:.0f} s")
     if args.check:
-        report = check_package(source.model, out)
-        print(f"parity (torch vs onnxruntime CPU): separator SNR {report['separator_snr_db']:.1f} dB, "
+        report = check_package(source.model, out, source.noise)
+        noise = f", off-query noise SNR {report['noise_snr_db']:.1f} dB" if "noise_snr_db" in report else ""
+        print(f"parity (torch vs onnxruntime CPU): separator SNR {report['separator_snr_db']:.1f} dB{noise}, "
               f"text cosine {report['text_cosine']:.6f}, audio cosine {report['audio_cosine']:.6f}")
         if not report["passed"]:
             raise UserError("exported graphs do not match the torch model (see the numbers above)")

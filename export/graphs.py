@@ -1,4 +1,4 @@
-"""The three ONNX graphs of a model package, exported with torch's dynamo exporter.
+"""The ONNX graphs of a model package, exported with torch's dynamo exporter.
 
 `separator.onnx` is CLAPSep's forward as is (the STFT, ISTFT and 32->48 kHz resampler
 are convolutions, so the whole window runs in one graph); batch and window length are
@@ -6,7 +6,9 @@ dynamic. The query encoders wrap CLAP's frozen towers: `query_audio.onnx` takes 
 48 kHz (the runtime fits queries first), `query_text.onnx` takes token ids and the
 attention mask. Graphs are single files (no external data, all are < 2 GB), opset 18,
 and pass `onnx.checker`. The fp16 separator keeps float32 inputs/outputs and keeps the
-numerically fragile ops (log-mel, normalisations, the STFT magnitude) in float32.
+numerically fragile ops (log-mel, normalisations, the STFT magnitude) in float32. A model
+trained with noise heads (NIT) adds `noise.onnx`: the separator's inputs -> the heads'
+off-query noise estimate.
 """
 
 import logging
@@ -17,7 +19,7 @@ import onnx
 import torch
 from torch import nn
 
-from host.runtime.package import AUDIO_OUTPUT, TEXT_OUTPUT
+from host.runtime.package import AUDIO_OUTPUT, NOISE_OUTPUT, TEXT_OUTPUT
 from model.configs import MAX_WINDOW_SAMPLES, QUERY_SAMPLES
 from model.separator import MIN_WINDOW_SAMPLES, CLAPSep
 
@@ -61,6 +63,15 @@ def _export(module: nn.Module, args: tuple[torch.Tensor, ...], path: Path, input
     onnx.checker.check_model(str(path), full_check=True)
 
 
+def _export_windowed(module: nn.Module, condition_dim: int, path: Path, output: str) -> None:
+    """`(mixture [1, samples], condition [1, condition_dim]) -> [1, samples]`, one window per run."""
+    samples = torch.export.Dim("samples", min=MIN_WINDOW_SAMPLES, max=MAX_WINDOW_SAMPLES)
+    mixture = 0.1 * torch.randn(1, MAX_WINDOW_SAMPLES)
+    condition = nn.functional.normalize(torch.randn(1, condition_dim), dim=-1)
+    _export(module, (mixture, condition), path, ["mixture", "condition"], output,
+            {"mixture": {1: samples}, "condition": {}})
+
+
 def export_separator(model: CLAPSep, path: Path) -> None:
     """One window per run (batch 1), any length from the minimum to the full window.
 
@@ -68,11 +79,12 @@ def export_separator(model: CLAPSep, path: Path) -> None:
     88 dB (mini) and 51-56 dB (official) against torch on real-looking audio, versus
     127 dB with batch 1. On the CPU batching brings nothing, so the runtime loops.
     """
-    samples = torch.export.Dim("samples", min=MIN_WINDOW_SAMPLES, max=MAX_WINDOW_SAMPLES)
-    mixture = 0.1 * torch.randn(1, MAX_WINDOW_SAMPLES)
-    condition = nn.functional.normalize(torch.randn(1, model.config.condition_dim), dim=-1)
-    _export(model, (mixture, condition), path, ["mixture", "condition"], "separated",
-            {"mixture": {1: samples}, "condition": {}})
+    _export_windowed(model, model.config.condition_dim, path, "separated")
+
+
+def export_noise(noise: nn.Module, condition_dim: int, path: Path) -> None:
+    """The off-query noise (`model.training.nit.OffQueryNoise`): the separator's inputs and windows."""
+    _export_windowed(noise, condition_dim, path, NOISE_OUTPUT)
 
 
 def export_audio_query(model: CLAPSep, path: Path) -> None:

@@ -5,6 +5,9 @@ interrupted half-way has no manifest and is refused by the runtime instead of ru
 An export without weights is an untrained model (for benchmarks and tests); the
 manifest and the command both say so. Configurations without a tokenizer of their own
 (`mini`, untrained exports) get a small byte-level BPE trained on the captions below.
+A model directory from a `nit` run carries its noise heads (`noise_heads.safetensors`);
+they become `noise.onnx`, the "off-query noise" stem, listed in the manifest under
+`noise` (absent otherwise).
 """
 
 import json
@@ -25,6 +28,8 @@ from host.runtime.package import (
     FORMAT,
     FORMAT_VERSION,
     MANIFEST_FILE,
+    NOISE_GRAPH,
+    NOISE_OUTPUT,
     SEPARATOR_FP16_GRAPH,
     SEPARATOR_GRAPH,
     TEXT_GRAPH,
@@ -37,6 +42,7 @@ from model.checkpoints import CheckpointError, load_checkpoint, load_model_dir, 
 from model.configs import MAX_WINDOW_SAMPLES, QUERY_RATE, QUERY_SAMPLES, SEPARATION_RATE
 from model.separator import MIN_WINDOW_SAMPLES, CLAPSep, build_model
 from model.tokenizer import train_bpe_tokenizer
+from model.training.nit import NoiseHeads, OffQueryNoise
 
 BPE_VOCAB = 1024
 UNTRAINED_SEED = 0
@@ -66,6 +72,7 @@ class ExportSource:
     tokenizer: Tokenizer
     trained: bool
     provenance: dict[str, Any]
+    noise: OffQueryNoise | None = None  # the NIT noise heads on `model`, when it was trained with them
 
 
 def _caption_tokenizer(max_length: int) -> Tokenizer:
@@ -90,10 +97,25 @@ def _load_model(config: str, weights: Path | None) -> CLAPSep:
         raise UserError(str(exc).splitlines()[0]) from None
 
 
+def _load_noise(model: CLAPSep, weights: Path | None) -> OffQueryNoise | None:
+    """The noise heads saved beside a model directory's weights (a `nit` run), if any."""
+    if weights is None or not weights.is_dir():
+        return None
+    try:
+        heads = NoiseHeads.from_model_dir(weights, model)
+    except (CheckpointError, ValueError, RuntimeError) as exc:
+        raise UserError(f"{weights}: cannot load the noise heads: {str(exc).splitlines()[0]}") from None
+    return OffQueryNoise(model, heads).eval() if heads is not None else None
+
+
 def load_source(config: str, weights: Path | None = None, tokenizer: Path | None = None) -> ExportSource:
-    """The model of `config` with `weights` (a model directory or a state-dict file), or untrained."""
+    """The model of `config` with `weights` (a model directory or a state-dict file), or untrained.
+
+    A model directory with noise heads beside its weights also yields their off-query noise.
+    """
     weights = Path(weights) if weights is not None else None
     model = _load_model(config, weights)
+    noise = _load_noise(model, weights)
     tok = Tokenizer.from_file(str(tokenizer)) if tokenizer is not None else model.tokenizer
     provenance: dict[str, Any] = {"weights": weights.name if weights else None}
     if weights is not None and weights.is_dir():
@@ -108,7 +130,9 @@ def load_source(config: str, weights: Path | None = None, tokenizer: Path | None
         raise UserError(f"tokenizer has {tok.get_vocab_size()} tokens; the {config} text model takes "
                         f"{model.config.text.vocab_size}")
     model.tokenizer = tok  # the torch side tokenises exactly as the package will
-    return ExportSource(model.eval(), tok, weights is not None, provenance)
+    if noise is not None:
+        provenance["noise_heads"] = len(noise.heads.proj)
+    return ExportSource(model.eval(), tok, weights is not None, provenance, noise)
 
 
 def _manifest(source: ExportSource, name: str, package_version: str, files: dict[str, Any]) -> dict[str, Any]:
@@ -137,6 +161,7 @@ def _manifest(source: ExportSource, name: str, package_version: str, files: dict
                           "tokenizer": TOKENIZER_FILE, "max_tokens": cfg.text.max_length,
                           "audio_fit": "repeat-pad then zero-pad, or centre-crop, to query_samples",
                           "condition": "normalize(concat(positive or zeros, negative or zeros))"},
+        **({"noise": _noise_entry(source.noise)} if source.noise is not None else {}),
         "opset": graphs.OPSET,
         "exporter": f"torch.onnx dynamo (torch {torch.__version__})",
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -144,6 +169,15 @@ def _manifest(source: ExportSource, name: str, package_version: str, files: dict
         "provenance": {"tool": f"clapsep-studio {tool}", **source.provenance},
         "digest": package_digest(files), "files": files,
     }
+
+
+def _noise_entry(noise: OffQueryNoise) -> dict[str, Any]:
+    dim = noise.model.config.condition_dim
+    return {"graph": NOISE_GRAPH, "inputs": {"mixture": [1, "samples"], "condition": [1, dim]},
+            "batch": "one window per run; the runtime loops over windows", "outputs": [NOISE_OUTPUT],
+            "heads": len(noise.heads.proj),
+            "rule": "off-query noise: the mixture under min(1, sum of the noise heads' masks), the heads "
+                    "conditioned on the mixture and the query's condition; not part of target + residual"}
 
 
 def check_out_dir(out: Path, overwrite: bool) -> None:
@@ -165,7 +199,10 @@ def compact_graphs(out: Path) -> dict[str, str]:
     graphs.store_weights_fp16(out / AUDIO_GRAPH)
     graphs.quantize_lookup_tables_int8(out / TEXT_GRAPH)
     graphs.store_weights_fp16(out / TEXT_GRAPH)
-    return COMPACT_STORAGE
+    if not (out / NOISE_GRAPH).is_file():
+        return COMPACT_STORAGE
+    graphs.store_weights_fp16(out / NOISE_GRAPH)
+    return {**COMPACT_STORAGE, NOISE_GRAPH: COMPACT_STORAGE[SEPARATOR_GRAPH]}
 
 
 def write_package(source: ExportSource, out: Path, name: str | None = None, package_version: str = "0.1.0",
@@ -186,6 +223,8 @@ def write_package(source: ExportSource, out: Path, name: str | None = None, pack
         graphs.convert_fp16(out / SEPARATOR_GRAPH, out / SEPARATOR_FP16_GRAPH)
     graphs.export_audio_query(model, out / AUDIO_GRAPH)
     graphs.export_text_query(model, out / TEXT_GRAPH)
+    if source.noise is not None:
+        graphs.export_noise(source.noise, model.config.condition_dim, out / NOISE_GRAPH)
     storage = compact_graphs(out) if compact else None
     (out / TOKENIZER_FILE).write_text(source.tokenizer.to_str(), encoding="utf-8")
     files = {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}

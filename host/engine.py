@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from host.errors import UserError
-from host.paths import default_model_dir, user_data_dir
+from host.paths import bundled_model_dir, default_model_dir, user_data_dir
 from host.presets import Preset
 from host.render import RenderedStem, RenderSettings, SeparateFn
 from host.render_cache import RenderCache, cached_render
@@ -35,7 +35,7 @@ def installed_packages(directory: Path | None = None) -> list[Path]:
 
 
 def default_package(directory: Path | None = None) -> Path:
-    """The package named in `<models>/default`, else the only one installed."""
+    """The package named in `<models>/default`, else the only one installed, else the bundled one."""
     directory = directory or default_model_dir()
     marker = directory / DEFAULT_FILE
     if marker.is_file():
@@ -46,6 +46,8 @@ def default_package(directory: Path | None = None) -> Path:
     found = installed_packages(directory)
     if len(found) == 1:
         return found[0]
+    if not found and (bundled_model_dir() / "manifest.json").is_file():
+        return bundled_model_dir()
     if not found:
         raise UserError(
             f"no model package installed in {directory}; export one into it (clapsep export --config "

@@ -18,3 +18,8 @@ def default_model_dir() -> Path:
     """Folder holding installed model packages (one sub-folder each)."""
     override = os.environ.get("CLAPSEP_MODEL_DIR")
     return Path(override) if override else user_data_dir() / "models"
+
+
+def bundled_model_dir() -> Path:
+    """The model package shipped in the checkout (`models/clapsep-bundled`), the fallback default."""
+    return Path(__file__).resolve().parent.parent / "models" / "clapsep-bundled"

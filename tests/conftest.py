@@ -1,12 +1,27 @@
 """Shared fixtures. Model fixtures import torch lazily so torch-free test runs still collect."""
 
 import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in the test suite may reach a hub
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parents[1]
+# A meta-path finder that makes `import torch` fail, as on a machine without the [train] extra.
+_BLOCK_TORCH = """
+import sys
+class _NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError("No module named 'torch' (blocked by test)")
+sys.meta_path.insert(0, _NoTorch())
+"""
 
 CAPTIONS = [
     "a dog barks", "the sound of a dog barking", "a man speaks", "a woman talks quietly",
@@ -15,6 +30,18 @@ CAPTIONS = [
     "a door slams", "glass breaking", "water running from a tap", "applause from a crowd",
     "a piano melody", "an acoustic guitar strums", "drums and bass", "a phone rings",
 ]
+
+
+@pytest.fixture(scope="session")
+def run_without_torch() -> Callable[..., subprocess.CompletedProcess]:
+    """`run_without_torch(code, *args)`: `python -c code args...` in the repository root with
+    `import torch` failing; `sys` is imported; the completed process is returned."""
+
+    def run(code: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", _BLOCK_TORCH + textwrap.dedent(code), *args],
+                              capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_bridge_support import make_home, model_package, read, write_noise
+from test_bridge_support import make_home, read, write_noise
 
 from host.cli import main
 from plugin_bridge.audacity import AudacityPipe, pipe_paths, quoted
@@ -64,9 +64,9 @@ def audacity(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_selection_round_trip_puts_aligned_stems_on_new_tracks(
-        audacity: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory,
+        audacity: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path,
         capsys: pytest.CaptureFixture) -> None:
-    make_home(tmp_path, monkeypatch, model_package(tmp_path_factory))
+    make_home(tmp_path, monkeypatch, package)
     source = tmp_path / "media" / "dialog.wav"
     write_noise(source, 4, 48000, 1, seed=3)
     with AudacityPipe(timeout=30).connect() as pipe:

@@ -10,7 +10,7 @@ from test_bridge_support import read, write_noise
 
 from host.cli import main
 
-pytest_plugins = ["test_bridge_support"]  # the package and home fixtures
+pytest_plugins = ["test_bridge_support"]  # the home fixture (`package` is conftest's)
 RT, TR = otio.opentime.RationalTime, otio.opentime.TimeRange
 
 

@@ -12,7 +12,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
-from test_bridge_support import make_home, model_package, write_noise
+from test_bridge_support import make_home, write_noise
 
 from host.cli import main
 from plugin_bridge.jobs import parse_job
@@ -102,9 +102,9 @@ print(J.encode(J.build_job(d.clips, { preset = 'Dialogue', query = 'a dog barks'
 
 
 def test_result_manifests_from_clapsep_job_become_placements(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                             tmp_path_factory: pytest.TempPathFactory,
+                                                             package: Path,
                                                              capsys: pytest.CaptureFixture) -> None:
-    home = make_home(tmp_path, monkeypatch, model_package(tmp_path_factory))
+    home = make_home(tmp_path, monkeypatch, package)
     source = home / "media" / "it's a take.wav"
     write_noise(source, 2)
     job = home / "job.json"
@@ -204,11 +204,11 @@ print(J.encode({ tracks = state.tracks, undo = state.undo, messages = state.mess
 """
 
 
-def _reaper_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, factory: pytest.TempPathFactory,
+def _reaper_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path,
                 seconds: float, click: bool, place: str = "tracks", time_sel: tuple = (0, 0)) -> tuple[dict, list[dict]]:
     import sys
 
-    home = make_home(tmp_path, monkeypatch, model_package(factory))
+    home = make_home(tmp_path, monkeypatch, package)
     source = home / "media" / "vox.wav"
     write_noise(source, seconds, 48000)
     exe = home / "clapsep"
@@ -224,8 +224,8 @@ def _reaper_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, factory: pytest
 
 
 def test_reaper_script_places_stems_on_new_tracks_in_one_undo_step(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    state, items = _reaper_run(tmp_path, monkeypatch, tmp_path_factory, 3, click=False)
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path) -> None:
+    state, items = _reaper_run(tmp_path, monkeypatch, package, 3, click=False)
     assert state["messages"] == [] and state["undo"] == ["begin", "end: CLAPSep: add stems"]
     assert [t["name"] for t in state["tracks"]] == ["Vox", "Vox - target", "Vox - residual"]
     for track in state["tracks"][1:]:
@@ -241,16 +241,16 @@ def test_reaper_script_places_stems_on_new_tracks_in_one_undo_step(
 
 
 def test_reaper_cancel_button_stops_the_render_and_adds_nothing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    state, _ = _reaper_run(tmp_path, monkeypatch, tmp_path_factory, 30, click=True)
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path) -> None:
+    state, _ = _reaper_run(tmp_path, monkeypatch, package, 30, click=True)
     assert [t["name"] for t in state["tracks"]] == ["Vox"] and state["undo"] == []
     results = list((tmp_path / "project" / "clapsep").glob("*.result.json"))
     assert len(results) == 1 and json.loads(results[0].read_text())["status"] == "cancelled"
 
 
 def test_reaper_script_adds_takes_to_whole_items_and_tracks_for_cut_ones(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    state, _ = _reaper_run(tmp_path, monkeypatch, tmp_path_factory, 3, click=False, place="takes",
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path) -> None:
+    state, _ = _reaper_run(tmp_path, monkeypatch, package, 3, click=False, place="takes",
                            time_sel=(5.0, 21.0))  # keeps item A whole, cuts item B at 21 s
     assert state["source_takes"] == [2, 0] and state["undo"] == ["begin", "end: CLAPSep: add stems"]
     assert [t["name"] for t in state["tracks"]] == ["Vox", "Vox - target", "Vox - residual"]

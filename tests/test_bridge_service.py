@@ -19,7 +19,7 @@ from host.engine import Engine
 from plugin_bridge.guard import load_or_create_token
 from plugin_bridge.service import ServiceConfig, committed_schema, create_app, openapi_schema
 
-pytest_plugins = ["test_bridge_support"]  # the package and home fixtures
+pytest_plugins = ["test_bridge_support"]  # the home fixture (`package` is conftest's)
 TOKEN = "x" * 43
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -1,10 +1,9 @@
-"""Helpers the bridge tests share: a model package, a user home, noise sources, a live server.
+"""Helpers the bridge tests share: a user home, noise sources, a live server.
 
-The package is the tiny hand-built one unless `CLAPSEP_TEST_PACKAGE` names an exported
-package, so swapping in a real mini package changes no test. No tests live here.
+The model package is conftest's `package` fixture (the session's exported `mini` package,
+or the one `CLAPSEP_TEST_PACKAGE` names). No tests live here.
 """
 
-import os
 import socket
 import threading
 import time
@@ -15,16 +14,6 @@ import numpy as np
 import pytest
 import uvicorn
 from pedalboard.io import AudioFile
-
-
-def model_package(factory: pytest.TempPathFactory) -> Path:
-    """The session's exported `mini` package (see the `mini_package` fixture in conftest)."""
-    given = os.environ.get("CLAPSEP_TEST_PACKAGE")
-    if given:
-        return Path(given)
-    from export.package import ensure_untrained_package
-
-    return ensure_untrained_package("mini", factory.getbasetemp() / "mini-package")
 
 
 def make_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path) -> Path:
@@ -80,15 +69,9 @@ class LiveServer:
         self.thread.join(20)
 
 
-@pytest.fixture(scope="module")
-def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The model package the bridge tests render with (import this fixture by name)."""
-    return model_package(tmp_path_factory)
-
-
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path) -> Path:
-    """A fresh user home with `package` installed (import this fixture by name)."""
+    """A fresh user home with conftest's `package` installed (import this fixture by name)."""
     return make_home(tmp_path, monkeypatch, package)
 
 

@@ -2,35 +2,18 @@
 
 import ast
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RENDER_PACKAGES = ("host", "plugin_bridge", "ui")
 
-# A meta-path finder that makes `import torch` fail, as on a machine without the [train] extra.
-_BLOCK_TORCH = """
-import sys
-class _NoTorch:
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ModuleNotFoundError("No module named 'torch' (blocked by test)")
-sys.meta_path.insert(0, _NoTorch())
-"""
 
-
-def run_without_torch(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", _BLOCK_TORCH + code], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
-
-
-def test_info_json_works_without_torch():
+def test_info_json_works_without_torch(run_without_torch):
     proc = run_without_torch(
         "from host.cli import main\n"
         "code = main(['info', '--json'])\n"
         "assert 'torch' not in sys.modules\n"
-        "sys.exit(code)\n")
+        "sys.exit(code)\n", timeout=120)
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout)
     assert "CPUExecutionProvider" in info["onnxruntime_providers"]

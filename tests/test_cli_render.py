@@ -116,7 +116,9 @@ def test_bad_input_is_one_line_and_exit_status_2(home: Path, speech: Path, capsy
 
 
 def test_missing_or_ambiguous_default_model_says_what_to_do(home: Path, speech: Path, package: Path,
-                                                             capsys: pytest.CaptureFixture) -> None:
+                                                             capsys: pytest.CaptureFixture,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("host.engine.bundled_model_dir", lambda: home / "no-bundled-model")  # a bare install
     (home / "models" / "mini").unlink()
     code, _, err = run(capsys, "render", str(speech), "--query", "x")
     assert code == 2 and "no model package installed" in err and "clapsep export" in err and "--model" in err

@@ -69,13 +69,16 @@ def test_eval_command_on_a_model_directory(tmp_path, tiny_model_dir):
              MixtureItem("silence.wav", "a steady tone", "clips/noise-001.wav", None, 0.0, "tone")]
     write_mixture_csv(tmp_path / "mix.csv", items)
     code = main(["eval", "--model", str(tiny_model_dir), "--mixtures", str(tmp_path / "mix.csv"),
-                 "--audio-root", str(tmp_path / "audio"), "--out", str(tmp_path / "res"), "--seconds", "1", "--quiet"])
+                 "--audio-root", str(tmp_path / "audio"), "--out", str(tmp_path / "res"), "--seconds", "1", "--quiet",
+                 "--queries", "text-pn,audio-1"])  # audio shots from the corpus's clips.csv, on torch
     assert code == 0
     result = json.loads((tmp_path / "res" / "results.json").read_text())
-    first, silent = result["items"]
+    first, first_audio, silent, _ = result["items"]
     assert {"SDRi", "SDRi-bss", "SI-SDRi"} <= set(first) and all(np.isfinite(first[k]) for k in ("SDRi", "SDRi-bss", "SI-SDRi"))
+    assert first_audio["shot_files"][0].endswith("tone-001.wav") and np.isfinite(first_audio["SI-SDRi"])
     assert silent["silent_reference"] and silent["SDRi"] is None
-    assert result["summary"]["SDRi"]["n"] == 1 and result["summary"]["SDRi"]["silent"] == 1
+    for mode in ("text-pn", "audio-1"):
+        assert result["summary"][mode]["SDRi"]["n"] == 1 and result["summary"][mode]["SDRi"]["silent"] == 1
     assert "| SDRi-bss |" in (tmp_path / "res" / "results.md").read_text()
 
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from export.commands import register
-from export.package import ensure_untrained_package, load_source, write_package
+from export.package import load_source, write_package
 from export.parity import COSINE_THRESHOLD, SNR_THRESHOLD_DB, check_package
 from export.signals import realistic_signal, snr_db
 from host.errors import UserError
@@ -24,12 +24,9 @@ TWO_GB = 2 * 1024**3
 
 @pytest.fixture(scope="session")
 def mini_source():
+    """The untrained `mini` source; conftest's `mini_package` is exported from an identical one
+    (fixed seed, the same built-in captions for its tokenizer)."""
     return load_source("mini")
-
-
-@pytest.fixture(scope="session")
-def mini_package(tmp_path_factory, mini_source) -> Path:
-    return ensure_untrained_package("mini", tmp_path_factory.getbasetemp() / "mini-package", mini_source)
 
 
 def test_manifest_describes_the_package(mini_package: Path) -> None:

@@ -1,8 +1,5 @@
 """Runtime: query encoding equals model/condition.py, the embedding cache, and no torch."""
 
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -10,17 +7,11 @@ import pytest
 import torch
 from pedalboard.io import AudioFile
 
-from export.package import ensure_untrained_package
 from export.signals import realistic_signal
 from host.errors import UserError
 from host.runtime import QueryEncoder, QuerySpec, load_package
 from host.runtime.queries import condition_embedding, fit_query_audio, mix_modalities
 from model import clap, condition
-
-
-@pytest.fixture(scope="session")
-def mini_package(tmp_path_factory) -> Path:
-    return ensure_untrained_package("mini", tmp_path_factory.getbasetemp() / "mini-package")
 
 
 def _wave_file(path: Path, seconds: float, rate: int, channels: int = 1, seed: int = 0) -> Path:
@@ -88,12 +79,6 @@ def test_embedding_cache_is_keyed_by_content(mini_package: Path, tmp_path: Path)
 
 
 _TORCH_FREE = """
-import sys
-class _NoTorch:
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ImportError("torch is blocked in the runtime test")
-sys.meta_path.insert(0, _NoTorch())
 from pathlib import Path
 import numpy as np
 from host.runtime import QueryEncoder, QuerySpec, Separator, load_package
@@ -107,9 +92,8 @@ print("ok", separator.provider, separator.provider_note)
 """
 
 
-def test_runtime_never_imports_torch(mini_package: Path, tmp_path: Path) -> None:
+def test_runtime_never_imports_torch(mini_package: Path, tmp_path: Path, run_without_torch) -> None:
     shot = _wave_file(tmp_path / "shot.wav", 1.5, 22050)
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(_TORCH_FREE), str(mini_package), str(shot)],
-                            capture_output=True, text=True, timeout=300)
+    result = run_without_torch(_TORCH_FREE, str(mini_package), str(shot))
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith("ok CPUExecutionProvider")

@@ -10,7 +10,7 @@ import soundfile as sf
 from model.data.audio import ClipStore, load_audio
 from model.data.catalog import read_caption_csv, read_labelled, split_clips
 from model.data.datasets import NaturalMixtures, StepBatches, SupervisedMixtures
-from model.data.mixing import MixConfig, band_limit, mix, random_crop
+from model.data.mixing import NOISE_CAPTIONS, MixConfig, band_limit, colored_noise, mix, random_crop
 from model.data.synthetic import write_synthetic_corpus
 from model.training.bimodal import extract_phrases
 from model.training.config import ConfigError, config_from_dict, load_config
@@ -106,6 +106,28 @@ def test_label_temperature_zero_draws_labels_evenly_from_a_skewed_table(corpus):
     validation = SupervisedMixtures(skewed, ClipStore(), replace(config, label_temperature=0.0), seed=0,
                                     validation=True)
     assert not validation.tempered  # validation keeps the table's balance, comparable across a run
+
+
+def test_generated_noise_interferers_are_captioned_by_their_colour(corpus):
+    clips = read_labelled(corpus / "clips.csv")
+    items = SupervisedMixtures(clips, ClipStore(), MixConfig(crop_seconds=0.5, noise_prob=1.0), seed=0)
+    captions = {c for _, group in NOISE_CAPTIONS for c in group}
+    for i in range(8):
+        item = items[(0, i)]
+        assert item["negative"] in captions and np.allclose(item["mixture"], item["target"] + item["noise"], atol=1e-6)
+    rng = np.random.default_rng(1)
+    low_share = []
+    for _ in range(40):
+        wave, caption = colored_noise(32000, rng)
+        spectrum = np.abs(np.fft.rfft(wave)) ** 2
+        low_share.append((spectrum[:500].sum() / spectrum.sum(), caption))
+        assert abs(float(np.std(wave)) - 1.0) < 1e-3
+    rumble = [share for share, c in low_share if c in NOISE_CAPTIONS[2][1]]
+    hiss = [share for share, c in low_share if c in NOISE_CAPTIONS[0][1]]
+    assert rumble and hiss and min(rumble) > max(hiss)  # the caption says where the energy is
+    validation = SupervisedMixtures(clips, ClipStore(), MixConfig(crop_seconds=0.5, noise_prob=1.0), seed=0,
+                                    validation=True)
+    assert validation[0]["negative"] not in captions  # validation keeps the corpus' own pairs
 
 
 def test_step_batches_shard_and_resume():

@@ -1,11 +1,13 @@
 """The torch-free runtime: model packages, onnxruntime sessions and query encoding.
 
 `load_package` verifies a package; `Separator` runs its separation graph on windows;
-`QueryEncoder` turns `QuerySpec`s into the condition vector. Nothing here imports torch.
+`QueryEncoder` turns `QuerySpec`s into the condition vector; `NoiseEstimator` runs the
+optional off-query noise graph of models trained with noise heads. Nothing here imports
+torch.
 """
 
 from host.runtime.package import ModelPackage, load_package
 from host.runtime.queries import QueryEncoder, QuerySpec
-from host.runtime.sessions import Separator
+from host.runtime.sessions import NoiseEstimator, Separator
 
-__all__ = ["ModelPackage", "QueryEncoder", "QuerySpec", "Separator", "load_package"]
+__all__ = ["ModelPackage", "NoiseEstimator", "QueryEncoder", "QuerySpec", "Separator", "load_package"]

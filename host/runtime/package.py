@@ -22,6 +22,9 @@ SEPARATOR_GRAPH = "separator.onnx"
 SEPARATOR_FP16_GRAPH = "separator.fp16.onnx"
 TEXT_GRAPH = "query_text.onnx"
 AUDIO_GRAPH = "query_audio.onnx"
+# Optional: the off-query noise of a model trained with noise heads (objective mode `nit`).
+NOISE_GRAPH = "noise.onnx"
+NOISE_OUTPUT = "noise"
 TOKENIZER_FILE = "tokenizer.json"
 # Graph output names (plain "embedding" collides with the exporter's name for aten.embedding).
 TEXT_OUTPUT = "text_embedding"

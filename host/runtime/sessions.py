@@ -18,7 +18,7 @@ import onnxruntime as ort
 
 from host.errors import UserError
 from host.paths import user_data_dir
-from host.runtime.package import SEPARATOR_FP16_GRAPH, SEPARATOR_GRAPH, ModelPackage
+from host.runtime.package import NOISE_OUTPUT, SEPARATOR_FP16_GRAPH, SEPARATOR_GRAPH, ModelPackage
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -120,6 +120,19 @@ def gpu_provider_available(device: str) -> bool:
     return _gpu_present() and any(p in ort.get_available_providers() for p in DEVICES.get(device, ()))
 
 
+def _windows(pkg: ModelPackage, mixture: np.ndarray, condition: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Checked float32 windows [B, S] and conditions [B, condition_dim]."""
+    mixture = np.ascontiguousarray(mixture, dtype=np.float32)
+    condition = np.ascontiguousarray(condition, dtype=np.float32)
+    if mixture.ndim != 2 or condition.shape != (mixture.shape[0], pkg.condition_dim):
+        raise ValueError(f"expected mixture [B, S] and condition [B, {pkg.condition_dim}], "
+                         f"got {mixture.shape} and {condition.shape}")
+    if not pkg.min_window_samples <= mixture.shape[1] <= pkg.window_samples:
+        raise ValueError(f"a window must hold {pkg.min_window_samples}..{pkg.window_samples} "
+                         f"samples, got {mixture.shape[1]}")
+    return mixture, condition
+
+
 class Separator:
     """`separated = separator.separate(mixture [B, S], condition [B, C])`, one window per row."""
 
@@ -146,15 +159,7 @@ class Separator:
 
     def separate(self, mixture: np.ndarray, condition: np.ndarray) -> np.ndarray:
         """[B, S] float32 at the package rate and [B, condition_dim] -> [B, S] float32."""
-        mixture = np.ascontiguousarray(mixture, dtype=np.float32)
-        condition = np.ascontiguousarray(condition, dtype=np.float32)
-        pkg = self.package
-        if mixture.ndim != 2 or condition.shape != (mixture.shape[0], pkg.condition_dim):
-            raise ValueError(f"expected mixture [B, S] and condition [B, {pkg.condition_dim}], "
-                             f"got {mixture.shape} and {condition.shape}")
-        if not pkg.min_window_samples <= mixture.shape[1] <= pkg.window_samples:
-            raise ValueError(f"a window must hold {pkg.min_window_samples}..{pkg.window_samples} "
-                             f"samples, got {mixture.shape[1]}")
+        mixture, condition = _windows(self.package, mixture, condition)
         # The graph takes one window per run (see export.graphs.export_separator).
         run = self._run_host if self.provider == CPU else self._run_bound
         return np.concatenate([run(mixture[i : i + 1], condition[i : i + 1]) for i in range(len(mixture))])
@@ -174,3 +179,37 @@ class Separator:
         binding.bind_output("separated", "cpu")
         self._session.run_with_iobinding(binding)
         return binding.copy_outputs_to_cpu()[0]
+
+
+class NoiseEstimator:
+    """`noise = estimator.estimate(mixture [B, S], condition [B, C])`: the off-query noise stem.
+
+    Only packages exported from a model trained with noise heads (objective mode `nit`)
+    have it (`manifest["noise"]`, see `has_noise`): the sound the model heard as neither
+    the query nor its other side. Same windows and conditions as `Separator`; float32.
+    """
+
+    def __init__(self, package: ModelPackage, device: str = "auto", threads: int | None = None,
+                 optimization: str = "all") -> None:
+        if not self.has_noise(package):
+            raise UserError(f"model package {package.name} has no off-query noise graph "
+                            "(export a model trained with objective mode nit)")
+        entry = package.manifest["noise"]
+        session, provider, note = open_session(package.file(entry["graph"]), device, threads, False, optimization)
+        self.package = package
+        self.provider = provider
+        self.provider_note = note
+        self._session = session
+        self._output = entry.get("outputs", [NOISE_OUTPUT])[0]
+
+    @staticmethod
+    def has_noise(package: ModelPackage) -> bool:
+        entry = package.manifest.get("noise")
+        return isinstance(entry, dict) and package.has(str(entry.get("graph")))
+
+    def estimate(self, mixture: np.ndarray, condition: np.ndarray) -> np.ndarray:
+        """[B, S] float32 at the package rate and [B, condition_dim] -> [B, S] float32 noise."""
+        mixture, condition = _windows(self.package, mixture, condition)
+        return np.concatenate([
+            self._session.run([self._output], {"mixture": mixture[i : i + 1], "condition": condition[i : i + 1]})[0]
+            for i in range(len(mixture))])

@@ -1,4 +1,4 @@
-"""`clapsep corpus build|stats`: the command line of the corpus builder.
+"""`clapsep corpus build|stats|example`: the command line of the corpus builder.
 
 Registered through the `clapsep.commands` entry point; argparse setup only here, the
 builder is imported inside `run` so other commands never pay for it.
@@ -33,6 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stats = actions.add_parser("stats", help="counts and hours per label of a built corpus")
     stats.add_argument("dir", type=Path, help="corpus folder")
     stats.set_defaults(run=_run_stats)
+    example = actions.add_parser("example", help="build the README's example clip from held-out clips")
+    example.add_argument("dir", type=Path, help="corpus folder")
+    example.add_argument("--out", type=Path, required=True, help="folder for mixture.wav, its stems, SOURCES.md")
+    example.set_defaults(run=_run_example)
     corpus.set_defaults(run=lambda args: corpus.print_help() or 2)
 
 
@@ -76,4 +80,17 @@ def _run_stats(args: argparse.Namespace) -> int:
     if not (args.dir / "summary.json").is_file():
         raise UserError(f"no corpus in {args.dir} (summary.json missing); run `clapsep corpus build` first")
     print(format_stats(read_summary(args.dir)))
+    return 0
+
+
+def _run_example(args: argparse.Namespace) -> int:
+    from model.corpus.example import build_example
+
+    if not (args.dir / "clips.csv").is_file():
+        raise UserError(f"no corpus in {args.dir} (clips.csv missing); run `clapsep corpus build` first")
+    try:
+        sources = build_example(args.dir, args.out)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    print(f"wrote {args.out}: " + ", ".join(f"{k} from {len(v)} clip(s)" for k, v in sources.items()))
     return 0

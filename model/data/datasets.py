@@ -17,7 +17,7 @@ from torch.utils.data import Dataset, Sampler
 
 from model.data.audio import ClipStore
 from model.data.catalog import Clip
-from model.data.mixing import MixConfig, augment, mix, random_crop
+from model.data.mixing import MixConfig, augment, colored_noise, mix, random_crop
 
 ItemKey = tuple[int, int]  # (epoch, index); validation items use epoch -1
 
@@ -66,13 +66,17 @@ class SupervisedMixtures(Dataset):
         target_clip = self._draw(rng) if self.tempered else self.clips[index]
         length = self.config.crop_samples
         target = augment(random_crop(self.store.get(target_clip.path), length, rng), self.config, rng)
-        others = [self._draw(rng, excluding=target_clip.family) for _ in range(self.config.interferers)]
-        noise = sum(augment(random_crop(self.store.get(c.path), length, rng), self.config, rng) for c in others)
+        if not self.validation and self.config.noise_prob > 0 and rng.random() < self.config.noise_prob:
+            noise, negative = colored_noise(length, rng)
+        else:
+            others = [self._draw(rng, excluding=target_clip.family) for _ in range(self.config.interferers)]
+            noise = sum(augment(random_crop(self.store.get(c.path), length, rng), self.config, rng) for c in others)
+            negative = " and ".join(c.captions[int(rng.integers(len(c.captions)))] for c in others)
         mixture, target, noise = mix(target, noise, self.config.draw_snr(rng))
         return {
             "mixture": mixture, "target": target, "noise": noise,
             "positive": target_clip.captions[int(rng.integers(len(target_clip.captions)))],
-            "negative": " and ".join(c.captions[int(rng.integers(len(c.captions)))] for c in others),
+            "negative": negative,
         }
 
 

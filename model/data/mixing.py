@@ -29,6 +29,9 @@ class MixConfig:
     # Training draws a label with probability proportional to (its clip count) ** this, then a
     # clip of it: 1.0 draws clips uniformly (the table's own balance), 0.0 labels uniformly.
     label_temperature: float = 1.0
+    # Chance that a training interferer is generated stationary noise (hiss to rumble)
+    # instead of a clip: the corpus has little of the steady noise dialogue editors remove.
+    noise_prob: float = 0.0
 
     @property
     def crop_samples(self) -> int:
@@ -85,3 +88,24 @@ def augment(wave: np.ndarray, config: MixConfig, rng: np.random.Generator) -> np
     if config.band_limit_prob > 0 and rng.random() < config.band_limit_prob:
         return band_limit(wave, float(rng.uniform(*config.band_limit_hz)))
     return wave
+
+
+# (upper spectral slope, captions): power falls as 1/f**slope; 0 is white, 1 pink, 2 brown.
+NOISE_CAPTIONS = (
+    (0.5, ("white noise", "a steady hiss", "static noise")),
+    (1.5, ("pink noise", "steady background noise", "a constant noise floor")),
+    (2.0, ("a low rumble", "brown noise", "a deep steady rumble")),
+)
+
+
+def colored_noise(length: int, rng: np.random.Generator, rate: int = SEPARATION_RATE) -> tuple[np.ndarray, str]:
+    """Stationary noise with a random 1/f**slope spectrum (slope 0..2), and a caption saying
+    what it sounds like; unit RMS (`mix` sets the level)."""
+    slope = float(rng.uniform(0.0, 2.0))
+    freqs = np.fft.rfftfreq(length, 1.0 / rate)
+    shape = np.maximum(freqs, 20.0) ** (-slope / 2)
+    spectrum = (rng.standard_normal(len(freqs)) + 1j * rng.standard_normal(len(freqs))) * shape
+    wave = np.fft.irfft(spectrum, n=length)
+    wave = (wave / (np.std(wave) + 1e-12)).astype(np.float32)
+    captions = next(c for upper, c in NOISE_CAPTIONS if slope <= upper)
+    return wave, captions[int(rng.integers(len(captions)))]

@@ -1,4 +1,5 @@
-"""What gets evaluated: any callable `(mixture [S] @ 32 kHz, positive, negative) -> estimate [S]`.
+"""What gets evaluated: any callable `(mixture [S] @ 32 kHz, positive, negative) -> estimate [S]`,
+each query side a `QuerySide` (caption and/or audio example files) or None.
 
 `TorchBackend` runs a model directory (what `clapsep train` and `convert-official`
 write); `OnnxBackend` runs a model package through the torch-free `host.runtime`, so the
@@ -6,19 +7,35 @@ numbers are those of what users run. `open_backend` picks one from what the path
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from host.errors import UserError
 
-Separate = Callable[[np.ndarray, str, str | None], np.ndarray]
+if TYPE_CHECKING:  # torch stays a lazy import
+    from host.runtime import QuerySpec
+    from model.condition import Query
+
 MANIFEST_FILE = "manifest.json"  # host.runtime's package manifest
 MODEL_CONFIG_FILE = "config.json"  # model.checkpoints' model directory
 
 
+@dataclass(frozen=True)
+class QuerySide:
+    """One query side, backend-neutral: each backend turns it into its own query type."""
+
+    text: str | None = None
+    audio: tuple[Path, ...] = ()
+
+
+Separate = Callable[[np.ndarray, QuerySide | None, QuerySide | None], np.ndarray]
+
+
 class TorchBackend:
-    """A CLAPSep model directory on torch, text queries through its CLAP."""
+    """A CLAPSep model directory on torch, text and audio queries through its CLAP."""
 
     def __init__(self, model_dir: Path, device: str = "cpu") -> None:
         import torch
@@ -31,10 +48,20 @@ class TorchBackend:
         self.model = load_model_dir(model_dir).to(self.device)
         self.name = f"torch:{model_dir}"
 
-    def __call__(self, mixture: np.ndarray, positive: str, negative: str | None) -> np.ndarray:
-        torch, query = self._torch, self._query
+    def _side(self, side: QuerySide | None) -> "Query | None":
+        """A `model.condition.Query`; shots decoded at 48 kHz, whole (the model crops them)."""
+        if side is None:
+            return None
+        from model.configs import QUERY_RATE
+        from model.data.audio import load_audio
+
+        shots = [self._torch.from_numpy(load_audio(p, rate=QUERY_RATE)).to(self.device) for p in side.audio]
+        return self._query(text=side.text, audio=shots)
+
+    def __call__(self, mixture: np.ndarray, positive: QuerySide | None, negative: QuerySide | None) -> np.ndarray:
+        torch = self._torch
         with torch.no_grad():
-            condition = self.model.condition(query(text=positive), query(text=negative) if negative else None)
+            condition = self.model.condition(self._side(positive), self._side(negative))
             x = torch.from_numpy(np.ascontiguousarray(mixture, dtype=np.float32))[None].to(self.device)
             return self.model(x, condition.to(self.device))[0].cpu().numpy()
 
@@ -51,8 +78,11 @@ class OnnxBackend:
         self.separator = Separator(package, device)
         self.name = f"onnx:{package_dir}"
 
-    def __call__(self, mixture: np.ndarray, positive: str, negative: str | None) -> np.ndarray:
-        condition = self.queries.condition(self._spec(text=positive), self._spec(text=negative) if negative else None)
+    def _side(self, side: QuerySide | None) -> "QuerySpec | None":
+        return None if side is None else self._spec(text=side.text, audio_files=side.audio)
+
+    def __call__(self, mixture: np.ndarray, positive: QuerySide | None, negative: QuerySide | None) -> np.ndarray:
+        condition = self.queries.condition(self._side(positive), self._side(negative))
         x = np.ascontiguousarray(mixture, dtype=np.float32)[None]
         return self.separator.separate(x, np.asarray(condition, dtype=np.float32)[None])[0]
 

@@ -1,13 +1,12 @@
 """Labelled corpus clips for contrastive pre-training: index, sampling, loading, augmentation.
 
-Reads the corpus builder's `clips.csv`. A batch holds clips of distinct labels so that
+Reads the corpus builder's `clips.csv` with the training catalogue's reader
+(`model.data.catalog.read_labelled`). A batch holds clips of distinct labels so that
 every other caption in the batch is a true negative for the InfoNCE loss.
 """
 
-import csv
 import random
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,23 +14,18 @@ import torch
 from pedalboard.io import AudioFile
 
 from model.configs import SEPARATION_RATE
+from model.data.catalog import Clip, read_labelled
 
 
-@dataclass(frozen=True)
-class Clip:
-    path: Path
-    label: str
-    caption: str
-
-
-def read_clips(corpus: Path, split: str) -> list[Clip]:
-    """The clips of one split (`train` or `val`) listed in `corpus/clips.csv`."""
+def corpus_splits(corpus: Path) -> dict[str, list[Clip]]:
+    """The clips of `corpus/clips.csv` by their `split` column (`train`, `val`)."""
     table = Path(corpus) / "clips.csv"
     if not table.is_file():
         raise FileNotFoundError(f"{table} not found: build the corpus first (clapsep corpus build)")
-    with table.open(newline="") as f:
-        return [Clip(Path(corpus) / row["path"], row["label"], row["caption"])
-                for row in csv.DictReader(f) if row["split"] == split]
+    splits: dict[str, list[Clip]] = defaultdict(list)
+    for clip in read_labelled(table):
+        splits[clip.split or ""].append(clip)
+    return splits
 
 
 def by_label(clips: list[Clip]) -> dict[str, list[Clip]]:

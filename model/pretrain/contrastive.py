@@ -22,8 +22,9 @@ from model.checkpoints import load_checkpoint
 from model.clap import ClapQueryEncoder, fit_query_audio
 from model.configs import get_config
 from model.corpus.vocabulary import caption as label_caption
+from model.data.catalog import Clip
 from model.minilm import load_minilm_weights, mean_pool, minilm_tokenizer
-from model.pretrain.clips import Clip, band_limit, by_label, load_clip, read_clips
+from model.pretrain.clips import band_limit, by_label, corpus_splits, load_clip
 from model.spectral import Resample32To48
 
 BANDWIDTHS_HZ = (4000.0, 5512.5, 8000.0, 11025.0)
@@ -63,8 +64,9 @@ class Pretrainer:
         for p in self.trainable:
             p.requires_grad_(True)
         self.optimizer = torch.optim.AdamW(self.trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.train_groups = by_label(read_clips(cfg.corpus, "train"))
-        val = read_clips(cfg.corpus, "val")
+        splits = corpus_splits(cfg.corpus)
+        self.train_groups = by_label(splits["train"])
+        val = splits["val"]
         random.Random(cfg.seed).shuffle(val)
         self.val = [c for c in val if c.label in self.train_groups][: cfg.val_clips]
         self.step = 0
@@ -95,7 +97,7 @@ class Pretrainer:
             if self.rng.random() < self.cfg.bandlimit_prob:
                 wave = band_limit(wave, self.rng.choice(BANDWIDTHS_HZ))
             waves.append(wave * 10 ** (self.rng.uniform(-12, 6) / 20))
-            captions.append(clip.caption if self.rng.random() < 0.5 else label_caption(label, self.rng))
+            captions.append(clip.captions[0] if self.rng.random() < 0.5 else label_caption(label, self.rng))
         return torch.stack(waves), captions
 
     # -- training ------------------------------------------------------------------------

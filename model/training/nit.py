@@ -15,13 +15,19 @@ smaller of the two mean losses. A regulariser 0.1 * relu(mean(M_noise_0 + M_nois
 `OffQueryNoise` keeps them usable (and exportable) as "what the model heard as noise".
 """
 
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from model.checkpoints import load_checkpoint
 from model.separator import CLAPSep
 from model.training.losses import separation_loss
 from model.training.queries import QueryBuilder
+
+# Beside `model.safetensors` in the model directories a `nit` run writes.
+NOISE_HEADS_FILE = "noise_heads.safetensors"
 
 
 def swap_sides(condition: torch.Tensor) -> torch.Tensor:
@@ -44,6 +50,20 @@ class NoiseHeads(nn.Module):
     @classmethod
     def for_model(cls, model: CLAPSep, heads: int = 2) -> "NoiseHeads":
         return cls(model.config.audio.stage_dims[-1], model.config.condition_dim, heads)
+
+    @classmethod
+    def from_model_dir(cls, model_dir: Path, model: CLAPSep) -> "NoiseHeads | None":
+        """The heads a `nit` run saved beside `model` (safetensors), or None if it saved none."""
+        path = Path(model_dir) / NOISE_HEADS_FILE
+        if not path.is_file():
+            return None
+        state = load_checkpoint(path)
+        count = len({k.split(".")[1] for k in state if k.startswith("proj.")})
+        if not count:
+            raise ValueError(f"{path} holds no noise heads")
+        heads = cls.for_model(model, count)
+        heads.load_state_dict(state, strict=True)
+        return heads
 
 
 class NITObjective(nn.Module):
@@ -74,7 +94,11 @@ class NITObjective(nn.Module):
 
 
 class OffQueryNoise(nn.Module):
-    """`(mixture, condition) -> waveform` of the noise heads' combined mask, for export."""
+    """`(mixture, condition) -> waveform` of the noise heads' combined mask, for export.
+
+    The mask is the heads' masks summed and capped at 1: the sound the model heard as
+    neither the query's side nor the other side.
+    """
 
     def __init__(self, model: CLAPSep, heads: NoiseHeads) -> None:
         super().__init__()
@@ -82,5 +106,5 @@ class OffQueryNoise(nn.Module):
 
     def forward(self, mixture: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         encoded = self.model.encode(mixture)
-        n0, n1 = (self.model.decode_mask(encoded, c) for c in self.heads(encoded.features[-1], condition))
-        return self.model.synthesize(encoded, torch.clamp(n0 + n1, max=1.0))
+        masks = [self.model.decode_mask(encoded, c) for c in self.heads(encoded.features[-1], condition)]
+        return self.model.synthesize(encoded, torch.clamp(torch.stack(masks).sum(dim=0), max=1.0))

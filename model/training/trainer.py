@@ -28,7 +28,7 @@ from model.checkpoints import save_model_dir
 from model.separator import CLAPSep
 from model.training.config import ConfigError, TrainConfig
 from model.training.losses import si_snr
-from model.training.nit import NoiseHeads
+from model.training.nit import NOISE_HEADS_FILE, NoiseHeads
 from model.training.queries import QueryBuilder
 from model.training.setup import (
     batches,
@@ -134,7 +134,7 @@ def _write_model(out: Path, model: CLAPSep, heads: NoiseHeads | None, config: Tr
                    model.tokenizer.to_str(), provenance)
     if heads is not None:
         save_file({k: v.detach().cpu().contiguous() for k, v in heads.state_dict().items()},
-                  str(out / "noise_heads.safetensors"))
+                  str(out / NOISE_HEADS_FILE))
 
 
 def _noise_heads(objective: nn.Module) -> NoiseHeads | None:

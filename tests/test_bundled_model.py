@@ -1,0 +1,106 @@
+"""The bundled default model (`models/clapsep-bundled`): intact, small, offline, and it separates.
+
+These run the committed package itself through the CLI and the torch-free runtime; the
+SDR floors are below the model card's measured numbers, so a retrain that ships a worse
+model fails here.
+"""
+
+import json
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pedalboard.io import AudioFile
+
+from host.cli import main
+from host.engine import default_package
+from host.paths import bundled_model_dir
+from host.runtime import QueryEncoder, QuerySpec, Separator, load_package
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "street"
+MAX_PACKAGE_BYTES = 60 * 10**6
+SPEECH = "Good morning. Could you pass me the script for the next scene, please? We start in five minutes."
+
+
+def read(path: Path) -> np.ndarray:
+    with AudioFile(str(path)) as f:
+        return f.read(f.frames)
+
+
+def si_sdr(estimate: np.ndarray, reference: np.ndarray) -> float:
+    estimate, reference = estimate.reshape(-1).astype(np.float64), reference.reshape(-1).astype(np.float64)
+    target = (estimate @ reference / (reference @ reference)) * reference
+    return float(10 * np.log10((target @ target) / ((estimate - target) @ (estimate - target))))
+
+
+def sdr(estimate: np.ndarray, reference: np.ndarray) -> float:
+    estimate, reference = estimate.reshape(-1).astype(np.float64), reference.reshape(-1).astype(np.float64)
+    return float(10 * np.log10((reference @ reference) / ((estimate - reference) @ (estimate - reference))))
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a network connection fails the test."""
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network access attempted: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture
+def empty_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CLAPSEP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CLAPSEP_MODEL_DIR", str(tmp_path / "models"))
+    return tmp_path
+
+
+def test_bundled_package_checksums_verify_and_it_fits_in_60_mb() -> None:
+    package = load_package(bundled_model_dir())  # re-hashes every file against the manifest
+    files = package.manifest["files"]
+    total = sum(p.stat().st_size for p in bundled_model_dir().iterdir() if p.is_file())
+    assert package.manifest["trained"] and package.manifest["configuration"] == "bundled"
+    assert set(files) | {"manifest.json"} == {p.name for p in bundled_model_dir().iterdir()}
+    assert total <= MAX_PACKAGE_BYTES, f"{total / 1e6:.1f} MB"
+
+
+def test_with_no_model_installed_the_bundled_one_is_the_default(empty_home: Path) -> None:
+    assert default_package() == bundled_model_dir()
+    (empty_home / "models").mkdir()
+    assert default_package() == bundled_model_dir()
+
+
+def test_default_model_renders_the_example_with_the_network_unreachable(
+        empty_home: Path, offline: None, capsys: pytest.CaptureFixture) -> None:
+    (empty_home / "out").mkdir()
+    code = main(["render", str(EXAMPLE / "mixture.wav"), "--query", "a man speaking", "--out",
+                 str(empty_home / "out"), "--device", "cpu", "--no-cache", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["model"]["path"] == str(bundled_model_dir())
+    target = read(Path(next(o["path"] for o in report["outputs"] if o["stem"] == "target")))
+    mixture, speech = read(EXAMPLE / "mixture.wav"), read(EXAMPLE / "speech.wav")
+    assert target.shape == mixture.shape
+    assert si_sdr(target, speech) - si_sdr(mixture, speech) > 3.0
+
+
+def test_bundled_model_isolates_generated_speech_over_noise_by_more_than_3_db(tmp_path: Path) -> None:
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+    subprocess.run(["espeak-ng", "-w", str(tmp_path / "speech.wav"), SPEECH], check=True, capture_output=True)
+    package = load_package(bundled_model_dir())
+    rate = package.sample_rate
+    with AudioFile(str(tmp_path / "speech.wav")) as f, f.resampled_to(rate) as r:
+        speech = r.read(r.frames).mean(axis=0)[: package.window_samples]
+    rng = np.random.default_rng(0)
+    spectrum = np.fft.rfft(rng.standard_normal(len(speech))) / np.sqrt(np.arange(len(speech) // 2 + 1) + 1.0)
+    noise = np.fft.irfft(spectrum, len(speech))  # pink noise
+    noise *= np.std(speech) / np.std(noise)  # 0 dB
+    mixture = (speech + noise).astype(np.float32)
+    condition = QueryEncoder(package, "cpu").condition(QuerySpec(text="a person speaking"), QuerySpec(text="noise"))
+    estimate = Separator(package, "cpu").separate(mixture[None], np.asarray(condition, np.float32)[None])[0]
+    assert sdr(estimate, speech) - sdr(mixture, speech) > 3.0
