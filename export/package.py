@@ -153,8 +153,8 @@ def _manifest(source: ExportSource, name: str, package_version: str, files: dict
         "query_samples": QUERY_SAMPLES, "embedding_dim": cfg.embedding_dim,
         "condition_dim": cfg.condition_dim,
         "separator": {"graph": SEPARATOR_GRAPH, "fp16_graph": SEPARATOR_FP16_GRAPH,
-                      "inputs": {"mixture": [1, "samples"], "condition": [1, cfg.condition_dim]},
-                      "batch": "one window per run; the runtime loops over windows",
+                      "inputs": {"mixture": ["batch", "samples"], "condition": ["batch", cfg.condition_dim]},
+                      "batch": "dynamic: a batch of windows per run",
                       "outputs": ["separated"], "floor": "linear-blend",
                       "floor_rule": "target' = f*x + (1-f)*target, f = 10^(-dB/20); residual = x - target'"},
         "query_encoder": {"kind": "clap-htsat-roberta", "audio_graph": AUDIO_GRAPH, "text_graph": TEXT_GRAPH,
@@ -173,8 +173,8 @@ def _manifest(source: ExportSource, name: str, package_version: str, files: dict
 
 def _noise_entry(noise: OffQueryNoise) -> dict[str, Any]:
     dim = noise.model.config.condition_dim
-    return {"graph": NOISE_GRAPH, "inputs": {"mixture": [1, "samples"], "condition": [1, dim]},
-            "batch": "one window per run; the runtime loops over windows", "outputs": [NOISE_OUTPUT],
+    return {"graph": NOISE_GRAPH, "inputs": {"mixture": ["batch", "samples"], "condition": ["batch", dim]},
+            "batch": "dynamic: a batch of windows per run", "outputs": [NOISE_OUTPUT],
             "heads": len(noise.heads.proj),
             "rule": "off-query noise: the mixture under min(1, sum of the noise heads' masks), the heads "
                     "conditioned on the mixture and the query's condition; not part of target + residual"}

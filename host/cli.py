@@ -32,8 +32,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# `clapsep render --job FILE ...` is `clapsep job FILE ...`, `render --otio IN ...` is `otio IN ...`:
+# the file-based DAW front ends live in plugin_bridge, which host must not import.
+RENDER_ALIASES = {"--job": "job", "--otio": "otio"}
+
+
+def render_alias(argv: Sequence[str]) -> list[str]:
+    """Rewrite the `render --job/--otio` spellings to the sub-commands that implement them."""
+    args = list(argv)
+    if not args or args[0] != "render":
+        return args
+    for i, arg in enumerate(args[1:], start=1):
+        flag, equals, value = arg.partition("=")
+        if flag in RENDER_ALIASES:
+            taken = i + 1 if equals else i + 2  # `--job=FILE` or `--job FILE`
+            target = [value] if equals else args[i + 1 : i + 2]
+            return [RENDER_ALIASES[flag], *target, *args[1:i], *args[taken:]]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or bool(os.environ.get("CLAPSEP_DEBUG"))
+    argv = render_alias(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or bool(os.environ.get("CLAPSEP_DEBUG"))
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

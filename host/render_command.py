@@ -166,7 +166,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "render", help="isolate a sound in audio files by text, audio example or preset",
         description="Write a target stem (what the query describes) and a residual stem (everything else, "
-                    "so target + residual = input) for each INPUT; the input is never modified.")
+                    "so target + residual = input) for each INPUT; the input is never modified. "
+                    "`clapsep render --job JOB` renders a DAW job file (as `clapsep job`) and "
+                    "`clapsep render --otio IN --out OUT` a timeline (as `clapsep otio`).")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files (wav, flac, aiff, mp3, ogg)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: beside each input)")
     p.add_argument("--start", type=float, metavar="S", help="render from S seconds into the file")

@@ -23,7 +23,8 @@ def test_job_file_writes_a_result_manifest_with_positions(home: Path, capsys: py
                                    {"id": "{GUID-1}", "source": str(source), "source_in": 0.5, "source_out": 2.0,
                                     "position": 12.25, "track": "Drums"},
                                    {"id": "{GUID-2}", "source": str(home / "media" / "missing.wav"), "position": 1}]}))
-    assert main(["job", str(job), "--device", "cpu"]) == 2  # the missing file fails its clip only
+    # the spelling, `render --job`, is `clapsep job`
+    assert main(["render", "--device", "cpu", "--job", str(job)]) == 2  # the missing file fails its clip only
     result = json.loads((home / "job.result.json").read_text())
     assert (home / "job.result.json.progress").read_text().strip() == "1.00"
     assert result["format"] == "clapsep-job-result" and result["status"] == "failed"
@@ -70,7 +71,7 @@ def test_otio_round_trip_keeps_positions_across_gaps_offsets_and_two_tracks(home
     source, out = home / "edit.otio", home / "edit-stems.otio"
     otio.adapters.write_to_file(timeline, str(source))
 
-    code = main(["otio", str(source), "--out", str(out), "--track", "Dialog", "--track", "Music",
+    code = main(["render", f"--otio={source}", "--out", str(out), "--track", "Dialog", "--track", "Music",
                  "--query", "a person speaking", "--device", "cpu"])
     assert code == 0, capsys.readouterr().err
     result = otio.adapters.read_from_file(str(out))

@@ -120,6 +120,11 @@ def gpu_provider_available(device: str) -> bool:
     return _gpu_present() and any(p in ort.get_available_providers() for p in DEVICES.get(device, ()))
 
 
+def _batched(entry: dict) -> bool:
+    """Whether a graph takes a batch of windows (packages before the batch axis take one)."""
+    return entry.get("inputs", {}).get("mixture", [1])[0] != 1
+
+
 def _windows(pkg: ModelPackage, mixture: np.ndarray, condition: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Checked float32 windows [B, S] and conditions [B, condition_dim]."""
     mixture = np.ascontiguousarray(mixture, dtype=np.float32)
@@ -160,8 +165,9 @@ class Separator:
     def separate(self, mixture: np.ndarray, condition: np.ndarray) -> np.ndarray:
         """[B, S] float32 at the package rate and [B, condition_dim] -> [B, S] float32."""
         mixture, condition = _windows(self.package, mixture, condition)
-        # The graph takes one window per run (see export.graphs.export_separator).
         run = self._run_host if self.provider == CPU else self._run_bound
+        if _batched(self.package.manifest["separator"]):
+            return run(mixture, condition)
         return np.concatenate([run(mixture[i : i + 1], condition[i : i + 1]) for i in range(len(mixture))])
 
     def _run_host(self, mixture: np.ndarray, condition: np.ndarray) -> np.ndarray:
@@ -210,6 +216,7 @@ class NoiseEstimator:
     def estimate(self, mixture: np.ndarray, condition: np.ndarray) -> np.ndarray:
         """[B, S] float32 at the package rate and [B, condition_dim] -> [B, S] float32 noise."""
         mixture, condition = _windows(self.package, mixture, condition)
-        return np.concatenate([
-            self._session.run([self._output], {"mixture": mixture[i : i + 1], "condition": condition[i : i + 1]})[0]
-            for i in range(len(mixture))])
+        run = lambda m, c: self._session.run([self._output], {"mixture": m, "condition": c})[0]  # noqa: E731
+        if _batched(self.package.manifest["noise"]):
+            return run(mixture, condition)
+        return np.concatenate([run(mixture[i : i + 1], condition[i : i + 1]) for i in range(len(mixture))])
