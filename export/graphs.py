@@ -151,7 +151,7 @@ def _repair(graph: onnx.GraphProto) -> None:
     graph.node.extend(nodes[i] for i in queue)
 
 
-def store_weights_fp16(path: Path, min_elements: int = 256) -> None:
+def store_weights_fp16(path: Path, min_elements: int = 16) -> None:
     """Halve a graph on disk: large float32 weights stored as float16, cast back at load.
 
     Arithmetic stays float32 (onnxruntime folds the Casts into float32 constants when
@@ -171,6 +171,18 @@ def store_weights_fp16(path: Path, min_elements: int = 256) -> None:
     nodes = casts + list(graph.node)
     del graph.node[:]
     graph.node.extend(nodes)
+    onnx.save_model(model, str(path))
+    onnx.checker.check_model(str(path), full_check=True)
+
+
+def strip_annotations(path: Path) -> None:
+    """Drop what the exporter annotates nodes with (source locations, stack traces) and the
+    shape hints: about 7 % of a graph's bytes, none of which onnxruntime reads."""
+    model = onnx.load(str(path))
+    for node in model.graph.node:
+        node.doc_string = ""
+        del node.metadata_props[:]
+    del model.graph.value_info[:]
     onnx.save_model(model, str(path))
     onnx.checker.check_model(str(path), full_check=True)
 

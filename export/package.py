@@ -195,14 +195,14 @@ COMPACT_STORAGE = {
 
 def compact_graphs(out: Path) -> dict[str, str]:
     """Shrink the package's graphs on disk (about 40 % of float32) for shipping in the repo."""
-    graphs.store_weights_fp16(out / SEPARATOR_GRAPH)
-    graphs.store_weights_fp16(out / AUDIO_GRAPH)
     graphs.quantize_lookup_tables_int8(out / TEXT_GRAPH)
-    graphs.store_weights_fp16(out / TEXT_GRAPH)
-    if not (out / NOISE_GRAPH).is_file():
-        return COMPACT_STORAGE
-    graphs.store_weights_fp16(out / NOISE_GRAPH)
-    return {**COMPACT_STORAGE, NOISE_GRAPH: COMPACT_STORAGE[SEPARATOR_GRAPH]}
+    storage = dict(COMPACT_STORAGE)
+    if (out / NOISE_GRAPH).is_file():
+        storage[NOISE_GRAPH] = COMPACT_STORAGE[SEPARATOR_GRAPH]
+    for name in storage:
+        graphs.store_weights_fp16(out / name)
+        graphs.strip_annotations(out / name)
+    return storage
 
 
 def write_package(source: ExportSource, out: Path, name: str | None = None, package_version: str = "0.1.0",
