@@ -61,7 +61,7 @@ def test_nit_package_lists_the_noise_graph(nit_package) -> None:
     _, out = nit_package
     manifest = json.loads((out / MANIFEST_FILE).read_text())
     assert manifest["noise"]["graph"] == NOISE_GRAPH and manifest["noise"]["outputs"] == ["noise"]
-    assert manifest["noise"]["heads"] == 2 and manifest["noise"]["inputs"]["condition"] == [1, 1024]
+    assert manifest["noise"]["heads"] == 2 and manifest["noise"]["inputs"]["condition"] == ["batch", 1024]
     assert NOISE_GRAPH in manifest["files"] and (out / NOISE_GRAPH).is_file()
 
 
