@@ -21,10 +21,8 @@ Prints a table and writes JSON (default `bench/results/long_render.json`).
 """
 
 import argparse
-import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,18 +30,12 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.workers import ROOT, report_from_worker, run_worker, write_report
+
 EXAMPLE = ROOT / "examples" / "street" / "mixture.wav"
 QUERY = "a man speaking"
 DEMO_CHUNK_SECONDS = 10.0
 SEAM_SECONDS = 0.025
-
-
-def _peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def write_long_input(path: Path, minutes: float) -> Path:
@@ -133,15 +125,6 @@ def seam_difference(host_target: Path, demo_target: Path) -> dict[str, float]:
             "seam_excess_db": 10 * np.log10(power(diff[:, near]) / power(diff[:, ~near]))}
 
 
-def _run_worker(args: list[str]) -> dict[str, Any]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-m", "bench.long_render", "--worker", *args], capture_output=True,
-                          text=True, env=env, check=False, cwd=ROOT)
-    if done.returncode != 0:
-        raise RuntimeError(f"worker {args[0]} failed: {done.stderr.strip().splitlines()[-3:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def _package(config: str, packages: Path) -> Path:
     if config == "bundled":
         from host.paths import bundled_model_dir
@@ -166,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         kind, *rest = args.worker
         result = _worker_host(*rest) if kind == "host" else _worker_demo(*rest)
-        print(json.dumps({**result, "peak_rss_mb": _peak_rss_mb(), "torch_imported": "torch" in sys.modules}))
+        report_from_worker(result)
         return 0
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -183,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                                      args.weights, str(source), str(out)]))
         results = {}
         for name, worker in engines:
-            result = _run_worker(worker)
+            result = run_worker("bench.long_render", worker)
             results[name] = result
             rows.append({"minutes": minutes, "engine": name, "compute_s": round(result["compute_s"], 1),
                          "rtf": round(result["compute_s"] / (minutes * 60), 4),
@@ -207,9 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     if report["host_rss_growth"] is not None:
         print(f"host peak RSS growth from {min(args.minutes):g} to {max(args.minutes):g} min: "
               f"{100 * report['host_rss_growth']:.1f} % (goal: within 15 %)")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.json}")
+    write_report(args.json, report)
     return 0
 
 

@@ -9,18 +9,17 @@ Prints a table and writes JSON.
 """
 
 import argparse
-import json
 import math
 import os
 import platform
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bench.workers import report_from_worker, run_worker, write_report
 
 AUDIO_SECONDS = 60.0
 RATE = 32000
@@ -49,16 +48,6 @@ def _time_windows(run, windows: np.ndarray) -> float:
     for i in range(len(windows)):
         run(windows[i : i + 1])
     return time.perf_counter() - started
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak RSS; Linux keeps `ru_maxrss` across exec, so prefer VmHWM."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _worker_torch(config: str, threads: int) -> dict[str, Any]:
@@ -90,15 +79,6 @@ def _worker_ort(package: str, level: str, threads: int) -> dict[str, Any]:
     cond = _condition()
     return {"load_s": load_s, "compute_s": _time_windows(lambda x: separator.separate(x, cond), windows),
             "provider": separator.provider}
-
-
-def _run_worker(args: list[str]) -> dict[str, Any]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-m", "bench.runtime", "--worker", *args], capture_output=True,
-                          text=True, env=env, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"worker {args} failed: {done.stderr.strip().splitlines()[-1:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _row(config: str, engine: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         kind, *rest = args.worker
         result = _worker_torch(rest[0], threads) if kind == "torch" else _worker_ort(rest[0], rest[1], threads)
-        print(json.dumps({**result, "peak_rss_mb": _peak_rss_mb(), "torch_imported": "torch" in sys.modules}))
+        report_from_worker(result)
         return 0
     from export.package import ensure_untrained_package
 
@@ -147,17 +127,15 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         ensure_untrained_package(config, package)
         print(f"{config}: package ready in {time.perf_counter() - started:.0f} s ({package})", flush=True)
-        rows.append(_row(config, "torch-eager", _run_worker(["torch", config])))
+        rows.append(_row(config, "torch-eager", run_worker("bench.runtime", ["torch", config])))
         for level in args.levels:
-            rows.append(_row(config, f"ort-cpu-{level}", _run_worker(["ort", str(package), level])))
+            rows.append(_row(config, f"ort-cpu-{level}", run_worker("bench.runtime", ["ort", str(package), level])))
     print(_table(rows))
     report = {"audio_seconds": AUDIO_SECONDS, "window_samples": WINDOW, "threads": threads,
               "machine": {"cpu_cores": os.cpu_count(), "usable_cores": usable_cores(),
                           "platform": platform.platform(), "processor": platform.processor()},
               "note": "untrained weights: speed and memory only", "rows": rows}
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.json}")
+    write_report(args.json, report)
     return 0
 
 

@@ -200,8 +200,7 @@ def compact_graphs(out: Path) -> dict[str, str]:
     if (out / NOISE_GRAPH).is_file():
         storage[NOISE_GRAPH] = COMPACT_STORAGE[SEPARATOR_GRAPH]
     for name in storage:
-        graphs.store_weights_fp16(out / name)
-        graphs.strip_annotations(out / name)
+        graphs.compact_graph(out / name)
     return storage
 
 

@@ -12,13 +12,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from host.atomic_write import write_text_atomic
 from host.engine import DEFAULT_FILE, default_package, installed_packages
 from host.errors import UserError
 from host.paths import bundled_model_dir, default_model_dir, user_data_dir
@@ -122,14 +122,7 @@ def write_default(name: str, directory: Path | None = None) -> Path:
     if name not in names:
         have = ", ".join(names) if names else "none"
         raise UserError(f"{name!r} is not an installed model package in {directory} (installed: {have})")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{DEFAULT_FILE}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(name + "\n")
-        os.replace(tmp, directory / DEFAULT_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(directory / DEFAULT_FILE, name + "\n")
     return directory / DEFAULT_FILE
 
 

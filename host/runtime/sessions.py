@@ -11,6 +11,7 @@ spinning), and IOBinding on GPUs so the repeated condition stays on the device.
 import contextlib
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +126,14 @@ def _batched(entry: dict) -> bool:
     return entry.get("inputs", {}).get("mixture", [1])[0] != 1
 
 
+def _run_windows(run: Callable[[np.ndarray, np.ndarray], np.ndarray], batched: bool, mixture: np.ndarray,
+                 condition: np.ndarray) -> np.ndarray:
+    """One run for a graph with a batch axis, else one run per window."""
+    if batched:
+        return run(mixture, condition)
+    return np.concatenate([run(mixture[i : i + 1], condition[i : i + 1]) for i in range(len(mixture))])
+
+
 def _windows(pkg: ModelPackage, mixture: np.ndarray, condition: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Checked float32 windows [B, S] and conditions [B, condition_dim]."""
     mixture = np.ascontiguousarray(mixture, dtype=np.float32)
@@ -157,6 +166,7 @@ class Separator:
             session, provider, note = open_session(package.file(graph), device, threads, False, optimization)
         self.package = package
         self.fp16 = want_fp16
+        self._batched = _batched(package.manifest["separator"])
         self.provider = provider
         self.provider_note = note
         self._session = session
@@ -166,9 +176,7 @@ class Separator:
         """[B, S] float32 at the package rate and [B, condition_dim] -> [B, S] float32."""
         mixture, condition = _windows(self.package, mixture, condition)
         run = self._run_host if self.provider == CPU else self._run_bound
-        if _batched(self.package.manifest["separator"]):
-            return run(mixture, condition)
-        return np.concatenate([run(mixture[i : i + 1], condition[i : i + 1]) for i in range(len(mixture))])
+        return _run_windows(run, self._batched, mixture, condition)
 
     def _run_host(self, mixture: np.ndarray, condition: np.ndarray) -> np.ndarray:
         return self._session.run(["separated"], {"mixture": mixture, "condition": condition})[0]
@@ -207,6 +215,7 @@ class NoiseEstimator:
         self.provider_note = note
         self._session = session
         self._output = entry.get("outputs", [NOISE_OUTPUT])[0]
+        self._batched = _batched(entry)
 
     @staticmethod
     def has_noise(package: ModelPackage) -> bool:
@@ -216,7 +225,7 @@ class NoiseEstimator:
     def estimate(self, mixture: np.ndarray, condition: np.ndarray) -> np.ndarray:
         """[B, S] float32 at the package rate and [B, condition_dim] -> [B, S] float32 noise."""
         mixture, condition = _windows(self.package, mixture, condition)
-        run = lambda m, c: self._session.run([self._output], {"mixture": m, "condition": c})[0]  # noqa: E731
-        if _batched(self.package.manifest["noise"]):
-            return run(mixture, condition)
-        return np.concatenate([run(mixture[i : i + 1], condition[i : i + 1]) for i in range(len(mixture))])
+        return _run_windows(self._run, self._batched, mixture, condition)
+
+    def _run(self, mixture: np.ndarray, condition: np.ndarray) -> np.ndarray:
+        return self._session.run([self._output], {"mixture": mixture, "condition": condition})[0]
