@@ -30,9 +30,9 @@ def report_from_worker(result: dict[str, Any]) -> None:
     print(json.dumps({**result, "peak_rss_mb": peak_rss_mb(), "torch_imported": "torch" in sys.modules}))
 
 
-def run_worker(module: str, args: list[str]) -> dict[str, Any]:
-    """Run `python -m module --worker ARGS` offline from the repository root; its result."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+def run_worker(module: str, args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run `python -m module --worker ARGS` offline from the repository root, with `env` added; its result."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
     done = subprocess.run([sys.executable, "-m", module, "--worker", *args], capture_output=True, text=True,
                           env=env, check=False, cwd=ROOT)
     if done.returncode != 0:
