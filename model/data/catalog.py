@@ -2,13 +2,14 @@
 
 - caption CSV in the AudioCaps layout: `file_name,caption[,more captions...]` (the first
   column is the path, every further non-empty column another caption);
-- labelled single-source clips: the corpus `clips.csv` (path, label, caption, split,
-  group, ...), any CSV with `path,label`, or a folder tree `ROOT/<label>/<file>`; a clip
+- labelled single-source clips: the corpus `clips.csv` (path, label, category, caption,
+  split, group, ...), any CSV with `path,label`, or a folder tree `ROOT/<label>/<file>`; a clip
   without a caption is described by a template, "the sound of {label}" by default;
 - natural mixtures for weak supervision: a caption CSV as above.
 """
 
 import csv
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ class Clip:
     label: str | None = None
     split: str | None = None
     group: str | None = None
+    category: str | None = None  # the corpus's coarser class (speech, animals, ...)
 
     @property
     def family(self) -> str:
@@ -45,8 +47,12 @@ def read_caption_csv(path: Path, root: Path | None = None) -> list[Clip]:
     return clips
 
 
-def read_labelled(source: Path, template: str = DEFAULT_TEMPLATE, root: Path | None = None) -> list[Clip]:
-    """Labelled single-source clips from a `clips.csv`-style table or a `<label>/<file>` tree."""
+def read_labelled(source: Path, template: str = DEFAULT_TEMPLATE, root: Path | None = None,
+                  required: Collection[str] = ()) -> list[Clip]:
+    """Labelled single-source clips from a `clips.csv`-style table or a `<label>/<file>` tree.
+
+    A table must have `path` and `label` columns, plus the `required` ones.
+    """
     source = Path(source)
     if source.is_dir():
         return [
@@ -55,17 +61,25 @@ def read_labelled(source: Path, template: str = DEFAULT_TEMPLATE, root: Path | N
         ]
     root = Path(root) if root is not None else source.parent
     with source.open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+        reader = csv.DictReader(f)
+        rows = list(reader)
+    missing = set(required) - set(reader.fieldnames or [])
+    if missing:
+        raise ValueError(f"{source}: not a corpus table, missing column(s) {', '.join(sorted(missing))}")
     if rows and not {"path", "label"} <= set(rows[0]):
         raise ValueError(f"{source}: a labelled-clip table needs 'path' and 'label' columns")
     clips = []
     for row in rows:
         label = row["label"].strip()
-        caption = (row.get("caption") or "").strip() or template.format(label=label)
-        clips.append(Clip(root / row["path"], (caption,), label=label,
-                          split=(row.get("split") or "").strip() or None,
-                          group=(row.get("group") or "").strip() or None))
+        clips.append(Clip(root / row["path"].strip(), (_cell(row, "caption") or template.format(label=label),),
+                          label=label, split=_cell(row, "split"), group=_cell(row, "group"),
+                          category=_cell(row, "category")))
     return clips
+
+
+def _cell(row: dict[str, str | None], column: str) -> str | None:
+    """An optional column's stripped value; empty or absent is None."""
+    return (row.get(column) or "").strip() or None
 
 
 def split_clips(clips: list[Clip], val_fraction: float = 0.05) -> tuple[list[Clip], list[Clip]]:
