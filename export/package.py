@@ -153,9 +153,7 @@ def _manifest(source: ExportSource, name: str, package_version: str, files: dict
         "query_samples": QUERY_SAMPLES, "embedding_dim": cfg.embedding_dim,
         "condition_dim": cfg.condition_dim,
         "separator": {"graph": SEPARATOR_GRAPH, "fp16_graph": SEPARATOR_FP16_GRAPH,
-                      "inputs": {"mixture": ["batch", "samples"], "condition": ["batch", cfg.condition_dim]},
-                      "batch": "dynamic: a batch of windows per run",
-                      "outputs": ["separated"], "floor": "linear-blend",
+                      **_window_inputs(cfg.condition_dim), "outputs": ["separated"], "floor": "linear-blend",
                       "floor_rule": "target' = f*x + (1-f)*target, f = 10^(-dB/20); residual = x - target'"},
         "query_encoder": {"kind": "clap-htsat-roberta", "audio_graph": AUDIO_GRAPH, "text_graph": TEXT_GRAPH,
                           "tokenizer": TOKENIZER_FILE, "max_tokens": cfg.text.max_length,
@@ -171,10 +169,14 @@ def _manifest(source: ExportSource, name: str, package_version: str, files: dict
     }
 
 
+def _window_inputs(condition_dim: int) -> dict[str, Any]:
+    """The inputs of a graph `graphs._export_windowed` wrote (the runtime reads the batch axis here)."""
+    return {"inputs": {"mixture": ["batch", "samples"], "condition": ["batch", condition_dim]},
+            "batch": "dynamic: a batch of windows per run"}
+
+
 def _noise_entry(noise: OffQueryNoise) -> dict[str, Any]:
-    dim = noise.model.config.condition_dim
-    return {"graph": NOISE_GRAPH, "inputs": {"mixture": ["batch", "samples"], "condition": ["batch", dim]},
-            "batch": "dynamic: a batch of windows per run", "outputs": [NOISE_OUTPUT],
+    return {"graph": NOISE_GRAPH, **_window_inputs(noise.model.config.condition_dim), "outputs": [NOISE_OUTPUT],
             "heads": len(noise.heads.proj),
             "rule": "off-query noise: the mixture under min(1, sum of the noise heads' masks), the heads "
                     "conditioned on the mixture and the query's condition; not part of target + residual"}
