@@ -47,8 +47,10 @@ def _rms_db(wave: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(wave**2) + 1e-12))
 
 
-def _at_level(wave: np.ndarray, dbfs: float) -> np.ndarray:
-    return wave * 10 ** ((dbfs - _rms_db(wave)) / 20)
+def _at_level(wave: np.ndarray, dbfs: float, sounding_only: bool = False) -> np.ndarray:
+    """`wave` scaled to an RMS of `dbfs`, measured over its non-zero samples if `sounding_only`
+    (the level of the lines or calls, not of the gaps between them)."""
+    return wave * 10 ** ((dbfs - _rms_db(wave[wave != 0] if sounding_only else wave)) / 20)
 
 
 def _speech_track(corpus: Path, length: int) -> tuple[np.ndarray, list[Source]]:
@@ -101,10 +103,9 @@ def build_example(corpus: Path, out: Path) -> dict:
         call = load_audio(corpus / row["path"], RATE)[: length - int(start * RATE)]
         birds[int(start * RATE) : int(start * RATE) + len(call)] += call
         bird_sources.append(Source(row))
-    speech_level = _rms_db(speech[speech != 0])  # level of the speaking parts, not the pauses
-    speech = speech * 10 ** ((SPEECH_RMS_DBFS - speech_level) / 20)
+    speech = _at_level(speech, SPEECH_RMS_DBFS, sounding_only=True)
     traffic = _at_level(traffic, SPEECH_RMS_DBFS - TRAFFIC_BELOW_SPEECH_DB)
-    birds = birds * 10 ** ((SPEECH_RMS_DBFS - BIRDS_BELOW_SPEECH_DB - _rms_db(birds[birds != 0])) / 20)
+    birds = _at_level(birds, SPEECH_RMS_DBFS - BIRDS_BELOW_SPEECH_DB, sounding_only=True)
     stems = {"speech": _stereo(speech, 0.0), "traffic": _stereo(traffic, -0.2, delay=int(0.011 * RATE)),
              "birds": _stereo(birds, 0.6)}
     mixture = sum(stems.values())
