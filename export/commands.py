@@ -34,6 +34,40 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_recover(args: argparse.Namespace) -> int:
+    from export.package import check_out_dir
+    from export.parity import check_package
+    from export.recover import recover_model
+    from model.checkpoints import save_model_dir
+
+    out = Path(args.out)
+    check_out_dir(out, args.overwrite)
+    model, recovery = recover_model(Path(args.package))
+    report = check_package(model, Path(args.package))
+    print(f"recovered {sum(recovery.recovered.values()):,} weight elements in {len(recovery.recovered)} tensors; "
+          f"parity with the package: separator SNR {report['separator_snr_db']:.1f} dB, "
+          f"text cosine {report['text_cosine']:.6f}, audio cosine {report['audio_cosine']:.6f}")
+    if recovery.missing:
+        print(f"not in the package's graphs (kept from a fresh model): {', '.join(recovery.missing)}")
+    if not report["passed"]:
+        raise UserError("the recovered model does not reproduce the package (see the numbers above)")
+    provenance = {"stage": "recovered from a model package", "package": str(args.package),
+                  "parity": {k: round(float(v), 6) for k, v in report.items() if k != "passed"},
+                  "not_recovered": recovery.missing}
+    save_model_dir(out, model.config, model.state_dict(), model.tokenizer.to_str(), provenance)
+    print(f"wrote {out}")
+    return 0
+
+
+def register_recover(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("recover-weights", help="a trainable model directory from a model package "
+                              "(to fine-tune a shipped model; needs [train])")
+    p.add_argument("package", help="model package folder (its manifest names the configuration)")
+    p.add_argument("--out", required=True, help="model directory to write")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(run=_run_recover)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export", help="export a model package of ONNX graphs (needs [train])")
     p.add_argument("--config", required=True, choices=("official", "mini", "bundled"), help="model configuration")

@@ -19,10 +19,10 @@ from model.corpus.errors import CorpusError
 from model.corpus.filters import ClipRules
 from model.corpus.licences import licence_for
 from model.corpus.manifest import Manifest, Record
-from model.corpus.packages import CATALOG, Package
+from model.corpus.packages import CATALOG, Package, refuse_reserved
 from model.corpus.report import Row, clip_rows, summarise, write_outputs
 from model.corpus.sources import SourceItem, fingerprint, items
-from model.corpus.split import assign_splits, split_caps, unit_hash
+from model.corpus.split import TEST, assign_splits, split_caps, unit_hash
 from model.corpus.table import Entry, lookup
 
 
@@ -116,10 +116,22 @@ def group_sizes(planned: list[Planned], manifest: Manifest) -> dict[str, float]:
     return sizes
 
 
+def corpus_splits(planned: list[Planned], manifest: Manifest, options: BuildOptions) -> dict[str, str]:
+    """group -> split: held-out packages' groups are `test`, the rest train / val by `assign_splits`."""
+    groups_by_label: dict[str, set[str]] = defaultdict(set)
+    for p in planned:
+        if not p.package.heldout:
+            groups_by_label[p.entry.label].add(p.entry.group)
+    splits = assign_splits(groups_by_label, options.seed, options.val_share, group_sizes(planned, manifest))
+    splits.update({p.entry.group: TEST for p in planned if p.package.heldout})
+    return splits
+
+
 def build(options: BuildOptions, progress: Callable[[Progress], None] | None = None,
           catalog: Sequence[Package] = CATALOG) -> dict[str, Any]:
     """Build or resume the corpus in `options.out`; returns the summary also written there."""
     started = time.monotonic()
+    refuse_reserved(catalog)
     by_name = {p.name: p for p in catalog}
     unknown = [n for n in options.packages if n not in by_name]
     if unknown:
@@ -135,10 +147,7 @@ def build(options: BuildOptions, progress: Callable[[Progress], None] | None = N
 
     skipped: Counter[tuple[str, str]] = Counter()
     planned = drop_unusable(plan(installed, options, skipped), skipped)
-    groups_by_label: dict[str, set[str]] = defaultdict(set)
-    for p in planned:
-        groups_by_label[p.entry.label].add(p.entry.group)
-    splits = assign_splits(groups_by_label, options.seed, options.val_share, group_sizes(planned, manifest))
+    splits = corpus_splits(planned, manifest, options)
 
     counts: Counter[tuple[str, str]] = Counter()
     for p in planned:
@@ -165,7 +174,7 @@ def build(options: BuildOptions, progress: Callable[[Progress], None] | None = N
         if progress:
             progress(Progress(done, len(todo), p.item.key, status))
 
-    splits = assign_splits(groups_by_label, options.seed, options.val_share, group_sizes(planned, manifest))
+    splits = corpus_splits(planned, manifest, options)
     rows = []
     for p in planned:
         record = manifest.records.get(p.item.key)

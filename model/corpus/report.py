@@ -51,7 +51,7 @@ def clip_rows(rows: Iterable[Row], seed: int) -> list[dict[str, Any]]:
 
 def summarise(clips: list[dict[str, Any]], skipped: Counter[tuple[str, str]], extra: dict[str, Any]) -> dict[str, Any]:
     """Counts and hours per label, split and package, and what was skipped why."""
-    per_label: dict[str, dict[str, Any]] = defaultdict(lambda: {"train": 0, "val": 0, "seconds": 0.0})
+    per_label: dict[str, dict[str, Any]] = defaultdict(lambda: {"train": 0, "val": 0, "test": 0, "seconds": 0.0})
     per_package: dict[str, dict[str, Any]] = defaultdict(lambda: {"clips": 0, "sources": set(), "seconds": 0.0})
     seconds = Counter[str]()
     for c in clips:
@@ -72,7 +72,7 @@ def summarise(clips: list[dict[str, Any]], skipped: Counter[tuple[str, str]], ex
     return {
         **extra,
         "clips": len(clips),
-        "hours": {split: round(seconds[split] / 3600, 3) for split in ("train", "val")}
+        "hours": {split: round(seconds[split] / 3600, 3) for split in ("train", "val", "test")}
         | {"total": round(sum(seconds.values()) / 3600, 3)},
         "clips_per_split": dict(Counter(c["split"] for c in clips)),
         "per_label": {k: {**v, "seconds": round(v["seconds"], 1)} for k, v in sorted(per_label.items())},
@@ -97,10 +97,12 @@ def read_summary(root: Path) -> dict[str, Any]:
 def format_stats(summary: dict[str, Any]) -> str:
     """A plain-text table of a summary, for `clapsep corpus stats`."""
     lines = [f"{summary['clips']} clips, {summary['hours']['total']:.2f} h "
-             f"(train {summary['hours']['train']:.2f} h, val {summary['hours']['val']:.2f} h)",
-             f"{'label':<22}{'category':<12}{'train':>7}{'val':>6}{'minutes':>9}"]
+             f"(train {summary['hours']['train']:.2f} h, val {summary['hours']['val']:.2f} h, "
+             f"held-out test {summary['hours'].get('test', 0.0):.2f} h)",
+             f"{'label':<22}{'category':<12}{'train':>7}{'val':>6}{'test':>6}{'minutes':>9}"]
     for label, v in summary["per_label"].items():
-        lines.append(f"{label:<22}{v['category']:<12}{v['train']:>7}{v['val']:>6}{v['seconds'] / 60:>9.1f}")
+        lines.append(f"{label:<22}{v['category']:<12}{v['train']:>7}{v['val']:>6}{v.get('test', 0):>6}"
+                     f"{v['seconds'] / 60:>9.1f}")
     lines.append("skipped: " + (", ".join(f"{k} {n}" for k, n in summary["skipped"].items()) or "none"))
     if summary.get("missing_packages"):
         lines.append("not installed: " + ", ".join(summary["missing_packages"]))

@@ -1,10 +1,13 @@
 """Source files of one package, as byte streams that pedalboard can read.
 
-Three layouts occur: plain files under a folder, members of a zip (UFO:AI's
-`0snd.pk3`) and entries of an OpenTTD sound catalogue (`opensfx.cat`: a table of
-offsets, then per entry a length-prefixed description and RIFF data). Each becomes a
-`SourceItem` whose `open()` yields a seekable stream over just that file, so nothing
-is loaded whole: pedalboard reads from the stream in blocks, even inside containers.
+Four layouts occur: plain files under a folder, members of a zip (UFO:AI's
+`0snd.pk3`, or every .pk3 / .wz under a folder, as OpenArena ships them), entries of
+an OpenTTD sound catalogue (`opensfx.cat`: a table of offsets, then per entry a
+length-prefixed description and RIFF data) and entries of a Flight of the Amazon
+Queen resource file (`queen.1c`: a `QTBL` table of names, offsets and sizes; speech is
+the `*.SB` entries, stored as MP3 in Debian's rebuild). Each becomes a `SourceItem`
+whose `open()` yields a seekable stream over just that file, so nothing is loaded
+whole: pedalboard reads from the stream in blocks, even inside containers.
 """
 
 import contextlib
@@ -63,6 +66,8 @@ def items(package: Package) -> Iterator[SourceItem]:
         yield from _zip_items(package)
     elif package.kind == "cat":
         yield from _cat_items(package)
+    elif package.kind == "queen":
+        yield from _queen_items(package)
     else:
         raise ValueError(f"{package.name}: {package.kind} sources are generated, not read")
 
@@ -78,12 +83,28 @@ def _folder_items(package: Package) -> Iterator[SourceItem]:
             yield SourceItem(package.name, relpath, path, partial(open, path, "rb"))
 
 
+ARCHIVE_EXTENSIONS = (".pk3", ".wz", ".zip")
+
+
 def _zip_items(package: Package) -> Iterator[SourceItem]:
-    with zipfile.ZipFile(package.root) as archive:
+    """Members of the zip at the root; for a folder, of every archive under it (`<archive>/<member>`)."""
+    if not os.path.isdir(package.root):
+        yield from _archive_items(package, package.root, "")
+        return
+    for folder, dirs, files in os.walk(package.root):
+        dirs.sort()
+        for name in sorted(files):
+            if name.lower().endswith(ARCHIVE_EXTENSIONS):
+                path = os.path.join(folder, name)
+                yield from _archive_items(package, path, os.path.relpath(path, package.root) + "/")
+
+
+def _archive_items(package: Package, path: str, prefix: str) -> Iterator[SourceItem]:
+    with zipfile.ZipFile(path) as archive:
         members = sorted(i.filename for i in archive.infolist() if i.filename.lower().endswith(AUDIO_EXTENSIONS))
     for member in members:
-        yield SourceItem(package.name, member, f"{package.root}:{member}",
-                         lambda member=member: _zip_member(package.root, member))
+        yield SourceItem(package.name, prefix + member, f"{path}:{member}",
+                         lambda member=member: _zip_member(path, member))
 
 
 @contextlib.contextmanager
@@ -122,6 +143,40 @@ def _cat_items(package: Package) -> Iterator[SourceItem]:
             licence=licence.group(1).strip() if licence else package.licence,
             group=originals[0] if originals else title,  # clips edited from one recording stay together
         )
+
+
+QUEEN_MAGIC = b"QTBL"
+QUEEN_SPEECH = ".SB"
+
+
+def read_queen_table(path: str) -> list[tuple[str, int, int]]:
+    """(name, offset, size) of each entry of a Flight of the Amazon Queen `queen.1c`.
+
+    Header: "QTBL", an 8-byte version ("CEM10"), a compression byte (1: MP3, the Debian
+    file; 0 would be raw 8-bit PCM, which this reader does not decode) and a big-endian
+    u16 entry count; then per entry a NUL-padded 12-byte name, a bundle byte and
+    big-endian u32 offset and size.
+    """
+    with open(path, "rb") as f:
+        header = f.read(15)
+        if len(header) < 15 or header[:4] != QUEEN_MAGIC:
+            raise ValueError(f"{path}: not a QTBL resource table")
+        compression, (count,) = header[12], struct.unpack(">H", header[13:15])
+        if compression != 1:
+            raise ValueError(f"{path}: compression {compression} is not MP3; only the MP3 rebuild is read")
+        entries = []
+        for _ in range(count):
+            record = f.read(21)
+            _, offset, size = struct.unpack(">BII", record[12:21])
+            entries.append((record[:12].split(b"\0")[0].decode("latin-1"), offset, size))
+    return entries
+
+
+def _queen_items(package: Package) -> Iterator[SourceItem]:
+    speech = (e for e in read_queen_table(package.root) if e[0].upper().endswith(QUEEN_SPEECH))
+    for name, offset, size in sorted(speech):
+        yield SourceItem(package.name, name, f"{package.root}:{name}",
+                         lambda offset=offset, size=size: _window(package.root, offset, size))
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ import hashlib
 from collections.abc import Mapping, Set
 
 TRAIN, VAL = "train", "val"
+TEST = "test"  # held-out packages only (packages.Package.heldout)
 MIN_GROUPS_FOR_VAL = 3
 
 
@@ -67,7 +68,8 @@ def assign_splits(groups_by_label: Mapping[str, Set[str]], seed: int, val_share:
 
 
 def split_caps(limit: int | None, val_share: float) -> dict[str, int | None]:
-    """Clips per label and split allowed by `--limit-per-label` (validation in proportion, at least 1)."""
+    """Clips per label and split allowed by `--limit-per-label` (validation in proportion, at least 1;
+    held-out `test` packages as training)."""
     if limit is None:
-        return {TRAIN: None, VAL: None}
-    return {TRAIN: limit, VAL: max(1, round(limit * val_share / (1.0 - val_share)))}
+        return {TRAIN: None, VAL: None, TEST: None}
+    return {TRAIN: limit, VAL: max(1, round(limit * val_share / (1.0 - val_share))), TEST: limit}

@@ -195,6 +195,8 @@ _UFOAI = (
     R(r"^sound/ambience/(machine1|minepump03)\.ogg$", "machinery", "a pump running"),
     R(r"^sound/ambience/wind_turbine\.ogg$", "machinery", "a wind turbine turning"),
     R(r"^sound/ambience/tv_static\.ogg$", "static_noise", "tv static"),
+    R(r"^sound/ambience/droning_(long|short)\.ogg$", "room_tone", "a low droning hum indoors"),
+    R(r"^sound/ambience/(city_abnd_ufoai_atm|sand-city)\.ogg$", "city_ambience", "an abandoned city"),
     R(r"^sound/(civilians|soldiers)/\w*(death|scream)\w*\.ogg$", "scream"),
     R(r"^sound/(civilians|soldiers)/\w*hurt\w*\.ogg$", "grunt"),
     R(r"^sound/weapons/bullet-(pistol2?|rifle|rifle-\w+|smg|smg-\w+|sniper)\.ogg$", "gunshot"),
@@ -308,6 +310,87 @@ _LINCITY = (
     R(r"^sounds/(CoalMine|OreMine|IndustryHigh|IndustryLight|PowerCoal\w+)\d?\.wav$", "machinery"),
     R(r"^sounds/RocketExplosion\d\.wav$", "explosion"),
     R(r"^sounds/(PowerLine|Substation)\d\.wav$", "electric_hum"),
+    R(r"^sounds/Mill\d\.wav$", "machinery", "a mill turning"),
+    R(r"^sounds/ParklandLake\d\.wav$", "water", "water lapping at a lake shore"),
+)
+
+_WARZONE_SFX = (
+    # Warzone 2100 effects whose names say what they are; lasers, tracks and the like stay unlabelled.
+    R(r"^audio/sfx/explons/(lrgexpl|smlexpl|atnkexpl|mpodexpl)\.ogg$", "explosion"),
+    R(r"^audio/sfx/explons/bldfall\.ogg$", "crash", "a building collapsing"),
+    R(r"^audio/sfx/weapons/(mgbar\d|mgheavy|mgtower|asltmg)\.ogg$", "gunshot", "machine gun fire"),
+    R(r"^audio/sfx/weapons/splash\.ogg$", "water_splash"),
+    R(r"^audio/sfx/building/steam\.ogg$", "steam"),
+    R(r"^audio/sfx/building/powerhum\.ogg$", "electric_hum", "a power generator humming"),
+    R(r"^audio/sfx/building/oilpump\.ogg$", "machinery", "an oil pump working"),
+    R(r"^audio/sfx/misc/scream\d?\.ogg$", "scream"),
+)
+
+_MEGAGLEST_SFX = (
+    # Tileset ambience beds (up to a few minutes each) and a few animal one-shots; faction music.
+    R(r"^tilesets/[^/]+/sounds/rain\.(ogg|wav)$", "rain"),
+    R(r"^tilesets/[^/]+/sounds/wind\.ogg$", "wind"),
+    R(r"^tilesets/[^/]+/sounds/(day|sunny_day|desertday)\.ogg$", "nature_ambience", "birds in the countryside by day"),
+    R(r"^tilesets/[^/]+/sounds/(night|nightime)\.ogg$", "nature_ambience", "the countryside at night"),
+    R(r"^tilesets/[^/]+/sounds/wolf\.wav$", "howling", "wolf"),
+    R(r"^tilesets/[^/]+/sounds/(?P<b>hawk|owl)\.ogg$", "bird", "{b}"),
+    R(r"^tilesets/[^/]+/sounds/rooster\.ogg$", "chicken", "rooster"),
+    R(r"^tilesets/[^/]+/sounds/chicken\.wav$", "chicken", "hen"),
+    R(r"^tilesets/[^/]+/sounds/mudchute_cow_\d\.ogg$", "cow", "cow"),
+    R(r"^techs/megapack/factions/[^/]+/music/[^/]+\.ogg$", "music"),
+)
+
+_FILLETS_SFX = (
+    R(r"^music/[^/]+\.ogg$", "music"),
+    R(r"^sound/bathyscaph/en/bat-t-budik\.ogg$", "alarm", "an alarm clock ringing"),
+    R(r"^sound/engine/en/mot-x-motor\.ogg$", "machinery", "a motor running"),
+)
+
+_OPENARENA_SFX = (
+    # OpenArena map ambience (sound/world): loops of wind, hum, drones, fans, fire and water.
+    R(r"\.pk3/sound/world/(wind\d|demonwind01)\.wav$", "wind"),
+    R(r"\.pk3/sound/world/neonhum\.wav$", "electric_hum", "a neon light humming"),
+    R(r"\.pk3/sound/world/fan4?\.wav$", "machinery", "a ventilation fan"),
+    R(r"\.pk3/sound/world/(machinerydrone0\d|tim_machine)\.wav$", "machinery"),
+    R(r"\.pk3/sound/world/tim_pump\.wav$", "machinery", "a pump running"),
+    R(r"\.pk3/sound/world/(tim_drone1|drone6)\.wav$", "room_tone", "a low mechanical drone"),
+    R(r"\.pk3/sound/world/waterfall\.wav$", "water", "a waterfall"),
+    R(r"\.pk3/sound/world/drops\.wav$", "water_drip"),
+    R(r"\.pk3/sound/world/(fire\d|firesoft)\.wav$", "fire"),
+)
+
+# Music beds: one group per track (the file itself).
+_COLOBOT = (R(r"^music/[^/]+\.ogg$", "music"),)
+_FREEDROID = (R(r"^music/[^/]+\.ogg$", "music"),)
+_FLARE = (
+    R(r"^[^/]+/music/wind_ambient\.ogg$", "wind"),
+    R(r"^[^/]+/music/[^/]+\.ogg$", "music"),
+)
+_WARMUX = (R(r"^music/(ingame|menu)/[^/]+\.ogg$", "music"),)  # .opus elsewhere: pedalboard cannot read them
+_WESNOTH_MUSIC = (
+    R(r"^silence\.ogg$", SKIP),
+    R(r"^[^/]+\.ogg$", "music"),
+)
+
+_REDECLIPSE = (
+    # Red Eclipse (held out): music and map ambience; morph/* is Q009's designed pack, only its weather used.
+    R(r"^music/track_\d+\.ogg$", "music"),
+    R(r"^ambience/distant_cars\.ogg$", "traffic", "distant cars on a road"),
+    R(r"^ambience/(wind|blowwind|hollowwind|wastewind|alienwind|dizzywind)\.ogg$", "wind"),
+    R(r"^ambience/morph/(wind\d|stormwind)\.ogg$", "wind", "a storm wind"),
+    R(r"^ambience/morph/(rain|stormrain)\.ogg$", "rain"),
+    R(r"^ambience/morph/stormbolts\.ogg$", "thunder"),
+    R(r"^ambience/hum\.ogg$", "electric_hum"),
+    R(r"^ambience/(machine\d|pneumatic)\.ogg$", "machinery"),
+    R(r"^ambience/vapour\.ogg$", "steam"),
+    R(r"^ambience/(river|creek|water)\.ogg$", "water"),
+    R(r"^ambience/waterfall\w*\.ogg$", "water", "a waterfall"),
+    R(r"^ambience/cavedrip\.ogg$", "water_drip"),
+    R(r"^ambience/forest\d\.ogg$", "nature_ambience", "a forest"),
+    R(r"^ambience/cycadas\.ogg$", "insect_buzz", "cicada"),
+    R(r"^ambience/nightcrickets\.ogg$", "crickets", "cricket"),
+    R(r"^ambience/fire\.ogg$", "fire"),
+    R(r"^ambience/lava\d\.ogg$", "bubbling", "molten lava bubbling"),
 )
 
 EFFECT_RULES: dict[str, tuple[Rule, ...]] = {
@@ -320,4 +403,14 @@ EFFECT_RULES: dict[str, tuple[Rule, ...]] = {
     "lugaru-data": _LUGARU,
     "widelands-data": _WIDELANDS,
     "lincity-ng-data": _LINCITY,
+    "warzone2100-data": _WARZONE_SFX,
+    "megaglest-data": _MEGAGLEST_SFX,
+    "fillets-ng-data": _FILLETS_SFX,
+    "openarena-data": _OPENARENA_SFX,
+    "colobot-common-sounds": _COLOBOT,
+    "freedroidrpg-data": _FREEDROID,
+    "flare-game": _FLARE,
+    "warmux-data": _WARMUX,
+    "wesnoth-1.16-music": _WESNOTH_MUSIC,
+    "redeclipse-data": _REDECLIPSE,
 }

@@ -68,9 +68,113 @@ _HEDGEWARS = (
     R(r"^Sounds/voices/(?P<pack>[^/]+)/", "speech_cartoon", group="pack-{pack}"),
 )
 
+_FOTAQ = (
+    # Flight of the Amazon Queen (1995 talkie; Debian's MP3 rebuild, 16 kbit/s, 11025 Hz). Entry names:
+    # a dialogue or cutaway file whose first two characters name the room, the line, then J for Joe
+    # or P for the other party; JOE<n> are Joe's own remarks.
+    # Joe King: F0 147 Hz over JOE*, 134 Hz over <hex>J*, 136 / 153 Hz over ..SSSSJ* / ..XXXXJ* (40 each).
+    R(r"^(JOE\d+|[0-9A-Z]{6}J\d+)\.SB$", "speech_male", language="en", group="joe"),
+    # Everyone else, men and women (P lines 167 Hz, cutaways C* 178 Hz with p25-p75 134-220 Hz; Joe also
+    # speaks in cutaways): one group per room, so the split holds out whole rooms.
+    R(r"^(?P<room>[0-9A-Z]{2})[^/]*\.SB$", "speech", language="en", group="room-{room}"),
+)
+
+_WARZONE = (
+    # Warzone 2100 voices inside base.wz; most messages are radio-filtered. Group: the first folder.
+    R(r"^audio/nexus/laugh\d\.ogg$", SKIP),  # the villain's processed laugh
+    R(r"^audio/(?P<d>nexus)/", "speech_synthetic", language="en", group="{d}"),  # NEXUS, a processed AI voice
+    # The advisor of messages and countdowns: F0 193-230 Hz in every memressp folder, 225 Hz in countdown;
+    # audio/extra continues her pcv* messages (193 Hz, p25 162), so all three are one group.
+    R(r"^audio/(memressp|countdown)/", "speech_female", language="en", group="advisor"),
+    R(r"^audio/extra/", "speech", language="en", group="advisor"),
+    R(r"^audio/(?P<d>trnsppil|vtoltalk)/", "speech_male", language="en", group="{d}"),  # pilots: 124 / 138 Hz
+    # Narrator 193 Hz, three taunt voices 167 Hz (p25 96), colonel, proximity
+    # messages 187 Hz, weapon names 259 Hz, briefings 262 Hz (p25 160): mixed or 165-200 Hz.
+    R(r"^audio/(?P<d>tutorial|taunts|coltive|proxmessages|multi)/", "speech", language="en", group="{d}"),
+    R(r"^(?P<d>sequenceaudio)/", "speech", language="en", group="{d}"),
+)
+
+_GCIN = (
+    # gcin's Mandarin syllables: one folder per zhuyin syllable, read by two speakers (3.ogg, 5.ogg).
+    R(r"(^|/)3\.ogg$", "speech_male", language="zh", group="reader-3"),  # F0 139 Hz over 40 files
+    R(r"(^|/)5\.ogg$", "speech_female", language="zh", group="reader-5"),  # 345 Hz (p25 226) over 40 files
+)
+
+_MG_UNITS = r"^techs/megapack/factions/(?P<f>[^/]+)/units/(?P<u>[^/]+)/sounds/"
+_MG_BARK = r"(?:[^/]*_)?(?:ack|sel|select)\d*[a-z]?\.(?:wav|ogg)$"  # acknowledge / select lines, not *_attack
+
+_MEGAGLEST = (
+    # MegaGlest unit barks (English and gibberish, mostly under 1 s); one group per faction and unit.
+    # Animals, monsters, daemons and processed voices are not speech: chicken 258 Hz, thunderbird 342 Hz,
+    # genie 380 Hz, dragon rider 401 Hz (pitched), magician 77 Hz (pitched down), battleaxe = daemon_*.
+    R(r"^techs/megapack/factions/(egypt/units/(anubis_warrior|chicken|mummy)|indian/units/(bull|thunderbird)"
+      r"|magic/units/(behemoth|daemon|dragon|dragon_rider|evil_dragon|ghost_armor|wicker_behemoth)"
+      r"|norsemen/units/(battleaxe|battleaxe_berserk|wild_sow)"
+      r"|persian/units/(elephant|genie|magician|sheep|snake_basket))/", SKIP),
+    # Women: cudgel lady 192 Hz (p25 179), valkyrie 227 Hz, flying valkyrie 269 Hz, princess 286 Hz.
+    R(r"^techs/megapack/factions/(?P<f>norsemen)/units/(?P<u>cudgel_lady|valkyrie|flying_valkyrie)/sounds/"
+      + _MG_BARK, "speech_female", group="{f}-{u}"),
+    R(r"^techs/megapack/factions/(?P<f>persian)/units/(?P<u>princess)/sounds/" + _MG_BARK, "speech_female",
+      group="{f}-{u}"),
+    R(_MG_UNITS + _MG_BARK, "speech", group="{f}-{u}"),  # men, 90-185 Hz (summoner 248 Hz: unsure)
+)
+
+_FILLETS_EN = (
+    # Fish Fillets NG, English data: the fish are not voiced, only a few minor characters (and effects).
+    R(r"^sound/elk/en/deu-l-[^/]+\.ogg$", "speech", language="ru", group="elk-l"),  # Russian words, 166 Hz
+    R(r"^sound/elk/en/deu-p-[^/]+\.ogg$", "speech", language="de", group="elk-p"),  # German words, 167 Hz
+    R(r"^sound/warcraft/en/war-(?P<s>[ak])-[^/]+\.ogg$", "speech_male", language="en",
+      group="warcraft-{s}"),  # 104 / 112 Hz
+    R(r"^sound/viking2/en/dr-7-sm\d\.ogg$", "laughter", group="viking2-laughing"),  # smich: laughing
+)
+
+_FILLETS_NL = (
+    # Fish Fillets NG, Dutch dub (held out), same layout as the Czech one; only /nl/ folders match.
+    # m = the small fish: F0 218 Hz over 40 lines (p25 193), a higher, female-sounding voice.
+    R(r"/nl/(?:[^/]+-)?m-[^/]+\.ogg$|/nl/[^/]+-m\.ogg$", "speech_female", language="nl", group="small-fish"),
+    # v = the big fish: F0 140 Hz over 40 lines.
+    R(r"/nl/(?:[^/]+-)?v-[^/]+\.ogg$|/nl/[^/]+-v\.ogg$", "speech_male", language="nl", group="big-fish"),
+    R(r"/nl/[^/]+\.ogg$", "speech", language="nl", group="other-characters"),
+)
+
+_OPENARENA = (
+    # The OpenArena announcer (reverberant), in pak0 and pak6-misc; the hit beeps share its folder.
+    # Not used: missionpack sound/voices/festivoxmale (Festival TTS) and sound/voices/rott (unclear origin).
+    R(r"\.pk3/sound/feedback/(hit|hit_teammate|hithi|hitlo)\.wav$", SKIP),
+    R(r"\.pk3/sound/(feedback|player/announcer)/[^/]+\.wav$", "speech", language="en", group="announcer"),
+    R(r"\.pk3/sound/teamplay/voc_[^/]+\.wav$", "speech", language="en", group="announcer"),  # 162 Hz, mixed
+)
+
+_CODEC2 = (
+    # codec2 test recordings (held out). Only originals: f2400 / m2400 are codec output, all.wav joins others.
+    R(r"^wav/(?P<s>morig|mmt1|big_dog|cross)\.wav$", "speech_male", language="en", group="{s}"),  # 83-114 Hz
+    R(r"^wav/(?P<s>forig)\.wav$", "speech_female", language="en", group="{s}"),  # 182 Hz, the "f" original
+    R(r"^wav/hts[12]a\.wav$", "speech", language="en", group="hts"),  # 114 / 174 Hz
+    R(r"^wav/(?P<s>david4|wia_16kHz)\.wav$", "speech", language="en", group="{s}"),
+    # Received over HF radio (SSB): distant, noisy and band-limited.
+    R(r"^wav/(?P<s>ve9qrp|vk5qi)\.wav$", "speech_male", language="en", group="{s}"),  # 92 / 113 Hz
+    R(r"^wav/(?P<s>vk2tpm_004)\.wav$", "speech", language="en", group="{s}"),
+    R(r"^raw/speech_orig_16k\.wav$", "speech", language="en", group="speech_orig_16k"),  # 213 Hz, p25 131
+)
+
+_POCKETSPHINX = (
+    # pocketsphinx test data (held out): read card names, and LibriVox "Sense and Sensibility".
+    R(r"^cards/\d+\.wav$", "speech_male", language="en", group="cards"),  # 96-111 Hz per file
+    R(r"^librivox/[^/]+\.wav$", "speech_male", language="en", group="librivox"),  # 82-112 Hz per file
+)
+
 SPEECH_RULES: dict[str, tuple[Rule, ...]] = {
     "fillets-ng-data-cs": _FILLETS,
     "tuxpaint-stamps-default": _TUXPAINT,
     "ktuberling-data": _KTUBERLING,
     "hedgewars-data": _HEDGEWARS,
+    "flight-of-the-amazon-queen": _FOTAQ,
+    "warzone2100-data": _WARZONE,
+    "gcin-voice": _GCIN,
+    "megaglest-data": _MEGAGLEST,
+    "fillets-ng-data": _FILLETS_EN,
+    "openarena-data": _OPENARENA,
+    "fillets-ng-data-nl": _FILLETS_NL,
+    "codec2-examples": _CODEC2,
+    "pocketsphinx-testdata": _POCKETSPHINX,
 }

@@ -120,6 +120,7 @@ _VOCABULARY: dict[str, dict[str, tuple[str, ...]]] = {
         "water_drip": ("water dripping", "drops of water", "a droplet falling"),
         "bubbling": ("liquid bubbling", "bubbles", "{what}"),
         "thunder": ("thunder rumbling", "a thunderclap", "a thunderstorm"),
+        "rain": ("rain falling", "a rain shower", "{what}", "rain pattering on the ground", "steady rainfall"),
         "rustling": ("leaves rustling", "rustling in a bush", "{what}"),
         "tree_falling": ("a tree falling", "a tree crashing down", "{what}"),
     },
@@ -176,6 +177,10 @@ _VOCABULARY: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "ambience": {
         "city_ambience": ("city ambience", "{what}", "urban background noise", "a town in the background"),
+        "nature_ambience": ("outdoor nature ambience", "{what}", "birds and insects in the countryside",
+                            "the sound of the outdoors", "a quiet landscape with distant birds"),
+        "room_tone": ("room tone", "{what}", "the low hum of an indoor space", "a steady background drone",
+                      "the ambient noise of an empty room"),
     },
 }
 
@@ -191,7 +196,7 @@ LANGUAGES: dict[str, str] = {
     "fr": "French", "ga": "Irish", "gl": "Galician", "it": "Italian", "lt": "Lithuanian",
     "ml": "Malayalam", "nds": "Low German", "nl": "Dutch", "pl": "Polish", "pt": "Portuguese",
     "pt_BR": "Brazilian Portuguese", "ro": "Romanian", "ru": "Russian", "sl": "Slovenian",
-    "sr": "Serbian", "sv": "Swedish", "uk": "Ukrainian", "wa": "Walloon",
+    "sr": "Serbian", "sv": "Swedish", "uk": "Ukrainian", "wa": "Walloon", "zh": "Mandarin Chinese",
 }
 
 

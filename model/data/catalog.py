@@ -85,10 +85,11 @@ def _cell(row: dict[str, str | None], column: str) -> str | None:
 def split_clips(clips: list[Clip], val_fraction: float = 0.05) -> tuple[list[Clip], list[Clip]]:
     """(train, val): the table's own split column when it has one, else every n-th clip.
 
-    Clips of one `group` (one source recording) always land on the same side.
+    Clips of one `group` (one source recording) always land on the same side. Any other
+    split (the corpus's held-out `test` sources) is in neither.
     """
     if any(c.split for c in clips):
-        return [c for c in clips if c.split != "val"], [c for c in clips if c.split == "val"]
+        return [c for c in clips if c.split in (None, "train")], [c for c in clips if c.split == "val"]
     if val_fraction <= 0:
         return list(clips), []
     every = max(2, round(1 / val_fraction))

@@ -15,9 +15,12 @@ from collections.abc import Iterator
 import numpy as np
 from torch.utils.data import Dataset, Sampler
 
+from model.data import acoustics
 from model.data.audio import ClipStore
 from model.data.catalog import Clip
 from model.data.mixing import MixConfig, augment, colored_noise, mix, random_crop
+
+SPEECH = "speech"  # the corpus category of every voice label
 
 ItemKey = tuple[int, int]  # (epoch, index); validation items use epoch -1
 
@@ -38,6 +41,8 @@ class SupervisedMixtures(Dataset):
         self.by_family = [by_family[f] for f in self.families]
         weights = np.array([len(c) for c in self.by_family], dtype=float) ** config.label_temperature
         self.family_weights = weights / weights.sum()
+        self.speech_families = np.array([members[0].category == SPEECH for members in self.by_family])
+        self.rooms = acoustics.RoomBank(seed)
 
     @property
     def tempered(self) -> bool:
@@ -51,28 +56,53 @@ class SupervisedMixtures(Dataset):
         epoch, index = (-1, key) if isinstance(key, int) else key
         return np.random.default_rng([self.seed, epoch + 1, index, 1 if self.validation else 0])
 
-    def _draw(self, rng: np.random.Generator, excluding: str | None = None) -> Clip:
+    def _draw(self, rng: np.random.Generator, excluding: str | None = None, speech: bool | None = None) -> Clip:
+        """A clip of a tempered family draw; `speech` True / False keeps only voice / non-voice families."""
         weights = self.family_weights.copy()
         if excluding is not None:
             weights[self.families.index(excluding)] = 0.0
+        if speech is not None:
+            weights[self.speech_families != speech] = 0.0
         if weights.sum() == 0.0:
             raise ValueError(f"no clip of another label than {excluding!r} to mix with")
         family = self.by_family[int(rng.choice(len(weights), p=weights / weights.sum()))]
         return family[int(rng.integers(len(family)))]
 
+    def _source(self, clip: Clip, rng: np.random.Generator) -> np.ndarray:
+        """A crop of the clip, augmented; voices also arrive through rooms, phones and faders."""
+        wave = augment(random_crop(self.store.get(clip.path), self.config.crop_samples, rng), self.config, rng)
+        if clip.category == SPEECH and self.config.dialogue.active and not self.validation:
+            wave = acoustics.apply(wave, self.config.dialogue, self.rooms, rng)
+        return wave
+
+    def _dialogue_item(self, rng: np.random.Generator) -> bool:
+        """Whether this training item is speech against everything else (drawn first, per item)."""
+        cfg = self.config
+        return (not self.validation and cfg.speech_share > 0 and bool(self.speech_families.any())
+                and bool((~self.speech_families).any()) and rng.random() < cfg.speech_share)
+
     def __getitem__(self, key: ItemKey | int) -> dict:
         rng = self._rng(key)
         index = key if isinstance(key, int) else key[1]
-        target_clip = self._draw(rng) if self.tempered else self.clips[index]
-        length = self.config.crop_samples
-        target = augment(random_crop(self.store.get(target_clip.path), length, rng), self.config, rng)
-        if not self.validation and self.config.noise_prob > 0 and rng.random() < self.config.noise_prob:
+        cfg = self.config
+        dialogue = self._dialogue_item(rng)
+        if dialogue:
+            target_clip = self._draw(rng, speech=True)
+        else:
+            target_clip = self._draw(rng) if self.tempered else self.clips[index]
+        length = cfg.crop_samples
+        target = self._source(target_clip, rng)
+        if not self.validation and cfg.noise_prob > 0 and rng.random() < cfg.noise_prob:
             noise, negative = colored_noise(length, rng)
         else:
-            others = [self._draw(rng, excluding=target_clip.family) for _ in range(self.config.interferers)]
-            noise = sum(augment(random_crop(self.store.get(c.path), length, rng), self.config, rng) for c in others)
+            count = int(rng.integers(cfg.speech_interferers[0], cfg.speech_interferers[1] + 1)) if dialogue \
+                else cfg.interferers
+            others = [self._draw(rng, excluding=target_clip.family, speech=False if dialogue else None)
+                      for _ in range(count)]
+            noise = sum(self._source(c, rng) for c in others)
             negative = " and ".join(c.captions[int(rng.integers(len(c.captions)))] for c in others)
-        mixture, target, noise = mix(target, noise, self.config.draw_snr(rng))
+        snr = float(rng.uniform(*cfg.speech_snr_range)) if dialogue else cfg.draw_snr(rng)
+        mixture, target, noise = mix(target, noise, snr)
         return {
             "mixture": mixture, "target": target, "noise": noise,
             "positive": target_clip.captions[int(rng.integers(len(target_clip.captions)))],

@@ -5,11 +5,12 @@ function of its seed: validation pairs are fixed, and a resumed run draws exactl
 mixtures an uninterrupted one would have drawn.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from model.configs import SEPARATION_RATE
+from model.data.acoustics import Conditions
 
 PEAK_LIMIT = 1.0  # above this the mixture is rescaled ...
 PEAK_TARGET = 0.9  # ... so that its peak becomes this, target scaled alike (as published)
@@ -32,6 +33,13 @@ class MixConfig:
     # Chance that a training interferer is generated stationary noise (hiss to rumble)
     # instead of a clip: the corpus has little of the steady noise dialogue editors remove.
     noise_prob: float = 0.0
+    # Dialogue weighted up: the chance that a training item is speech against everything
+    # else (no other voice), at its own SNR range and with 1..n interferers summed.
+    speech_share: float = 0.0
+    speech_snr_range: tuple[float, float] = (-5.0, 10.0)
+    speech_interferers: tuple[int, int] = (1, 2)
+    # How speech sources arrive in post (rooms, phone lines, level rides): speech only.
+    dialogue: Conditions = field(default_factory=Conditions)
 
     @property
     def crop_samples(self) -> int:

@@ -85,8 +85,8 @@ def _run_list(args: argparse.Namespace) -> int:
     if args.items < 1:
         raise UserError("--items must be at least 1")
     try:
-        clips = read_val_clips(table)
-        items = build_eval_list(clips, args.items, args.seed, args.snr_db)
+        clips = read_val_clips(table, args.split)
+        items = build_eval_list(clips, args.items, args.seed, args.snr_db, args.target_category, args.interferers)
     except (OSError, ValueError) as exc:
         raise UserError(str(exc)) from None
     out = Path(args.out)
@@ -94,7 +94,7 @@ def _run_list(args: argparse.Namespace) -> int:
     write_mixture_csv(out, items)
     labels = {i.label for i in items}
     unused = sorted({c.label for c in clips} - labels)
-    print(f"{len(items)} mixtures over {len(labels)} labels from {len(clips)} validation clips -> {out}")
+    print(f"{len(items)} mixtures over {len(labels)} labels from {len(clips)} {args.split} clips -> {out}")
     if unused and len(items) >= len(labels):
         print(f"left out (no interferer of another category): {', '.join(unused)}")
     print(f"evaluate with: clapsep eval --mixtures {out} --audio-root {args.corpus} ...")
@@ -120,10 +120,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def register_list(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("eval-list", help="a label-balanced held-out mixture list from a corpus's validation split")
+    p = subparsers.add_parser("eval-list", help="a label-balanced held-out mixture list from a corpus's "
+                              "validation split or its held-out sources")
     p.add_argument("--corpus", required=True, help=f"corpus folder with {CLIPS_TABLE} (read only)")
     p.add_argument("--out", required=True, help="mixture list CSV to write")
     p.add_argument("--items", type=int, default=200, help="number of mixtures")
     p.add_argument("--seed", type=int, default=0, help="seed of the label order and the picks")
     p.add_argument("--snr-db", type=float, default=0.0, help="mixture SNR (published: 0 dB)")
+    p.add_argument("--split", default="val", choices=("val", "test"),
+                   help="val: other recordings of the training packages; test: the held-out packages")
+    p.add_argument("--target-category", help="only targets of this category (e.g. speech)")
+    p.add_argument("--interferers", type=int, default=1, help="interferers per mixture (2: three-source mixtures)")
     p.set_defaults(run=_run_list)

@@ -4,7 +4,9 @@ The CLAPSep evaluation CSVs (`metadata/evaluation/*_eval.csv`) have the columns
 `source_file,positive_caption,noise_file,negative_caption`, all at 0 dB. Two optional
 columns extend that: `snr_db` (mixture SNR, default 0) and `class` (the per-class macro
 mean's grouping, default the positive caption, which is the class in ESC-50/FSD/MUSIC).
-A list without them is written back exactly in the published four columns.
+A list without them is written back exactly in the published four columns. A
+`noise_file` may name several files joined by `;` (mixtures of three or more sources):
+they are summed, and the sum is scaled to the SNR, as training mixes its interferers.
 """
 
 import csv
@@ -18,6 +20,7 @@ from model.data.audio import load_audio
 from model.data.mixing import mix
 
 PUBLISHED_COLUMNS = ("source_file", "positive_caption", "noise_file", "negative_caption")
+NOISE_SEPARATOR = ";"
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,10 @@ class MixtureItem:
     @property
     def group(self) -> str:
         return self.label or self.query
+
+    @property
+    def noise_files(self) -> list[str]:
+        return [name for name in self.noise.split(NOISE_SEPARATOR) if name]
 
 
 def read_mixture_csv(path: Path) -> list[MixtureItem]:
@@ -77,6 +84,6 @@ def render(item: MixtureItem, root: Path, seconds: float = 10.0) -> tuple[np.nda
     SNR, and scaled to a 0.9 peak if the mixture would clip."""
     samples = round(seconds * SEPARATION_RATE)
     target = fit_length(load_audio(Path(root) / item.source, max_seconds=seconds), samples)
-    noise = fit_length(load_audio(Path(root) / item.noise, max_seconds=seconds), samples)
+    noise = sum(fit_length(load_audio(Path(root) / name, max_seconds=seconds), samples) for name in item.noise_files)
     mixture, target, _ = mix(target, noise, item.snr_db)
     return mixture, target
