@@ -152,10 +152,7 @@ def test_zip_kind_reads_every_archive_under_a_folder(tmp_path: Path) -> None:
 def test_new_sources_map_to_the_right_label(package: str, relpath: str, label: str | None,
                                             group: str | None) -> None:
     entry = lookup(package, relpath)
-    if label is None:
-        assert entry is None
-        return
-    assert entry is not None and (entry.label, entry.group) == (label, f"{package}:{group}")
+    assert (entry and (entry.label, entry.group)) == ((label, f"{package}:{group}") if label else None)
 
 
 def test_languages_come_through() -> None:

@@ -96,10 +96,7 @@ def test_rule_languages_have_names() -> None:
 def test_real_file_names_map_to_the_right_label(package: str, relpath: str, label: str | None,
                                                 group: str | None) -> None:
     entry = lookup(package, relpath)
-    if label is None:
-        assert entry is None
-        return
-    assert entry is not None and (entry.label, entry.group) == (label, f"{package}:{group}")
+    assert (entry and (entry.label, entry.group)) == ((label, f"{package}:{group}") if label else None)
 
 
 def test_details_and_languages_come_through() -> None:
