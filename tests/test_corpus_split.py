@@ -6,7 +6,7 @@ import pytest
 
 from model.corpus.packages import BY_NAME
 from model.corpus.sources import items
-from model.corpus.split import TRAIN, VAL, assign_splits, split_caps, unit_hash
+from model.corpus.split import TEST, TRAIN, VAL, assign_splits, split_caps, unit_hash
 from model.corpus.table import lookup
 
 
@@ -53,8 +53,8 @@ def test_every_label_with_three_groups_has_validation_and_training() -> None:
 
 
 def test_caps_for_quick_builds() -> None:
-    assert split_caps(None, 0.1) == {TRAIN: None, VAL: None}
-    assert split_caps(20, 0.1) == {TRAIN: 20, VAL: 2}
+    assert split_caps(None, 0.1) == {TRAIN: None, VAL: None, TEST: None}
+    assert split_caps(20, 0.1) == {TRAIN: 20, VAL: 2, TEST: 20}  # held-out packages capped as training
     assert split_caps(1, 0.1)[VAL] == 1
 
 
