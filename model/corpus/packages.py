@@ -9,7 +9,7 @@ elsewhere; the builder refuses them by name, so they can never leak into trainin
 
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from model.corpus.errors import CorpusError
@@ -86,9 +86,9 @@ def reserved(name: str) -> bool:
     return name in RESERVED or name.startswith(RESERVED_PREFIXES)
 
 
-def refuse_reserved(packages: Sequence[Package]) -> None:
+def refuse_reserved(names: Iterable[str]) -> None:
     """Stop before anything is read when a package belongs to the independent evaluation."""
-    bad = [p.name for p in packages if reserved(p.name)]
+    bad = [name for name in names if reserved(name)]
     if bad:
         raise CorpusError(f"{', '.join(bad)}: reserved for the independent evaluation; "
                           "the corpus may not contain it")
@@ -98,7 +98,7 @@ def select(names: list[str] | None) -> list[Package]:
     """Catalogue entries by name (all when `names` is empty), refusing unknown names."""
     if not names:
         return list(CATALOG)
-    refuse_reserved([Package(n, "", "files", "") for n in names if reserved(n)])
+    refuse_reserved(names)
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
         raise CorpusError(f"unknown package(s) {', '.join(unknown)}; known: {', '.join(BY_NAME)}")

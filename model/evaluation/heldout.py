@@ -23,15 +23,20 @@ VAL_SPLIT = "val"
 HELDOUT_SPLITS = ("val", "test")
 
 
-def read_val_clips(table: Path, split: str = VAL_SPLIT) -> list[Clip]:
-    """The clips of one held-out split of a corpus table, paths relative to the table's folder
+def read_held_out_clips(table: Path) -> list[Clip]:
+    """The `val` and `test` clips of a corpus table, paths relative to the table's folder
     (`model.data.catalog.read_labelled`: a missing caption is the training template)."""
-    if split not in HELDOUT_SPLITS:
-        raise ValueError(f"held-out split must be one of {', '.join(HELDOUT_SPLITS)}, not {split!r}")
     table = Path(table)
     clips = read_labelled(table, root=Path(), required=("path", "label", "split"))
     return [replace(c, path=Path(os.path.relpath(c.path, table.parent)) if c.path.is_absolute() else c.path)
-            for c in clips if c.split == split]
+            for c in clips if c.split in HELDOUT_SPLITS]
+
+
+def read_val_clips(table: Path, split: str = VAL_SPLIT) -> list[Clip]:
+    """The clips of one held-out split of a corpus table (`read_held_out_clips`)."""
+    if split not in HELDOUT_SPLITS:
+        raise ValueError(f"held-out split must be one of {', '.join(HELDOUT_SPLITS)}, not {split!r}")
+    return [c for c in read_held_out_clips(table) if c.split == split]
 
 
 def _file(clip: Clip) -> str:
@@ -86,8 +91,8 @@ def build_eval_list(clips: list[Clip], items: int, seed: int = 0, snr_db: float 
         label = order[n % len(order)]
         target = pools[label][(n // len(order)) % len(pools[label])]
         candidates = others[_category(target)]
-        # one interferer draws exactly as lists made before several were possible
-        labels = [rng.choice(candidates)] if interferers == 1 else rng.sample(candidates, min(interferers, len(candidates)))
+        # (sampling one label draws exactly as `rng.choice`: lists made before several were possible stay)
+        labels = rng.sample(candidates, min(interferers, len(candidates)))
         noises = [rng.choice(by_label[label]) for label in labels]
         mixtures.append(MixtureItem(_file(target), target.captions[0], NOISE_SEPARATOR.join(map(_file, noises)),
                                     " and ".join(n.captions[0] for n in noises), snr_db, target.label))
@@ -102,11 +107,10 @@ class ShotPool:
         root = self.table.parent
         self.by_label: dict[tuple[str, str], list[tuple[Path, Clip]]] = {}
         self.by_file: dict[Path, Clip] = {}
-        for split in HELDOUT_SPLITS:
-            for clip in sorted(read_val_clips(self.table, split), key=_file):
-                file = (root / clip.path).resolve()
-                self.by_label.setdefault((split, clip.label or ""), []).append((file, clip))
-                self.by_file[file] = clip
+        for clip in sorted(read_held_out_clips(self.table), key=_file):
+            file = (root / clip.path).resolve()
+            self.by_label.setdefault((clip.split or VAL_SPLIT, clip.label or ""), []).append((file, clip))
+            self.by_file[file] = clip
 
     def shots(self, item: MixtureItem, audio_root: Path, k: int) -> list[Path]:
         """Up to `k` files (fewer when the label has fewer other clips). The choice is seeded
