@@ -62,8 +62,8 @@ def write_long_input(path: Path, minutes: float) -> Path:
 
 
 def _worker_host(package: str, source: str, out: str) -> dict[str, Any]:
-    from host.engine import Engine, Query
-    from host.runtime import QuerySpec
+    from clapsep.host.engine import Engine, Query
+    from clapsep.host.runtime import QuerySpec
 
     engine = Engine(Path(package), device="cpu")
     query = Query(QuerySpec(text=QUERY), None, "speech")
@@ -84,9 +84,9 @@ def _worker_demo(config: str, weights: str, source: str, out: str) -> dict[str, 
     import torch
     from pedalboard.io import AudioFile
 
-    from export.package import load_source
-    from model.condition import Query
-    from model.configs import SEPARATION_RATE
+    from clapsep.export.package import load_source
+    from clapsep.model.condition import Query
+    from clapsep.model.configs import SEPARATION_RATE
 
     torch.set_num_threads(os.cpu_count() or 1)
     model = load_source(config, Path(weights) if weights else None).model
@@ -132,10 +132,10 @@ def seam_difference(host_target: Path, demo_target: Path) -> dict[str, float]:
 
 def _package(config: str, packages: Path) -> Path:
     if config == "bundled":
-        from host.paths import bundled_model_dir
+        from clapsep.paths import bundled_model_dir
 
         return bundled_model_dir()
-    from export.package import ensure_untrained_package
+    from clapsep.export.package import ensure_untrained_package
 
     return ensure_untrained_package(config, packages / config)
 

@@ -28,7 +28,7 @@ WINDOW = 327679
 
 def _windows() -> np.ndarray:
     """The 60 s realistic test signal cut into full windows (the last one zero-padded)."""
-    from export.signals import realistic_signal
+    from clapsep.export.signals import realistic_signal
 
     count = math.ceil(AUDIO_SECONDS * RATE / WINDOW)
     audio = realistic_signal(AUDIO_SECONDS, RATE)
@@ -53,7 +53,7 @@ def _time_windows(run, windows: np.ndarray) -> float:
 def _worker_torch(config: str, threads: int) -> dict[str, Any]:
     import torch
 
-    from export.package import load_source
+    from clapsep.export.package import load_source
 
     torch.set_num_threads(threads)
     started = time.perf_counter()
@@ -70,7 +70,7 @@ def _worker_torch(config: str, threads: int) -> dict[str, Any]:
 
 
 def _worker_ort(package: str, level: str, threads: int) -> dict[str, Any]:
-    from host.runtime import Separator, load_package
+    from clapsep.host.runtime import Separator, load_package
 
     windows = _windows()
     started = time.perf_counter()
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="JSON results file")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    from host.runtime.sessions import usable_cores
+    from clapsep.host.runtime.sessions import usable_cores
 
     threads = args.threads or usable_cores()
     if args.worker:
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         result = _worker_torch(rest[0], threads) if kind == "torch" else _worker_ort(rest[0], rest[1], threads)
         report_from_worker(result)
         return 0
-    from export.package import ensure_untrained_package
+    from clapsep.export.package import ensure_untrained_package
 
     rows = []
     for config in args.configs:

@@ -4,13 +4,13 @@ import argparse
 import time
 from pathlib import Path
 
-from host.errors import UserError
+from clapsep.errors import UserError
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from export.package import check_out_dir, load_source, write_package
-    from export.parity import check_package
-    from host.runtime.package import NOISE_GRAPH
+    from clapsep.export.package import check_out_dir, load_source, write_package
+    from clapsep.export.parity import check_package
+    from clapsep.host.runtime.package import NOISE_GRAPH
 
     started = time.perf_counter()
     check_out_dir(Path(args.out), args.overwrite)
@@ -35,10 +35,10 @@ def _run_export(args: argparse.Namespace) -> int:
 
 
 def _run_recover(args: argparse.Namespace) -> int:
-    from export.package import check_out_dir
-    from export.parity import check_package
-    from export.recover import recover_model
-    from model.checkpoints import save_model_dir
+    from clapsep.export.package import check_out_dir
+    from clapsep.export.parity import check_package
+    from clapsep.export.recover import recover_model
+    from clapsep.model.checkpoints import save_model_dir
 
     out = Path(args.out)
     check_out_dir(out, args.overwrite)

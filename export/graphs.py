@@ -19,9 +19,9 @@ import onnx
 import torch
 from torch import nn
 
-from host.runtime.package import AUDIO_OUTPUT, NOISE_OUTPUT, TEXT_OUTPUT
-from model.configs import MAX_WINDOW_SAMPLES, QUERY_SAMPLES
-from model.separator import MIN_WINDOW_SAMPLES, CLAPSep
+from clapsep.host.runtime.package import AUDIO_OUTPUT, NOISE_OUTPUT, TEXT_OUTPUT
+from clapsep.model.configs import MAX_WINDOW_SAMPLES, QUERY_SAMPLES
+from clapsep.model.separator import MIN_WINDOW_SAMPLES, CLAPSep
 
 OPSET = 18
 MAX_BATCH = 64  # windows per separator run (the runtime sends at most its batch size)

@@ -21,9 +21,9 @@ from typing import Any
 import torch
 from tokenizers import Tokenizer
 
-from export import graphs
-from host.errors import UserError
-from host.runtime.package import (
+from clapsep.errors import UserError
+from clapsep.export import graphs
+from clapsep.host.runtime.package import (
     AUDIO_GRAPH,
     FORMAT,
     FORMAT_VERSION,
@@ -38,11 +38,16 @@ from host.runtime.package import (
     package_digest,
     sha256_file,
 )
-from model.checkpoints import CheckpointError, load_checkpoint, load_model_dir, state_dict_of
-from model.configs import MAX_WINDOW_SAMPLES, QUERY_RATE, QUERY_SAMPLES, SEPARATION_RATE
-from model.separator import MIN_WINDOW_SAMPLES, CLAPSep, build_model
-from model.tokenizer import train_bpe_tokenizer
-from model.training.nit import NoiseHeads, OffQueryNoise
+from clapsep.model.checkpoints import (
+    CheckpointError,
+    load_checkpoint,
+    load_model_dir,
+    state_dict_of,
+)
+from clapsep.model.configs import MAX_WINDOW_SAMPLES, QUERY_RATE, QUERY_SAMPLES, SEPARATION_RATE
+from clapsep.model.separator import MIN_WINDOW_SAMPLES, CLAPSep, build_model
+from clapsep.model.tokenizer import train_bpe_tokenizer
+from clapsep.model.training.nit import NoiseHeads, OffQueryNoise
 
 BPE_VOCAB = 1024
 UNTRAINED_SEED = 0

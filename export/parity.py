@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from export.signals import cosine, realistic_signal, snr_db
-from host.runtime import NoiseEstimator, QueryEncoder, QuerySpec, Separator, load_package
-from host.runtime.package import ModelPackage
-from model.clap import fit_query_audio
-from model.condition import Query
-from model.separator import CLAPSep
+from clapsep.export.signals import cosine, realistic_signal, snr_db
+from clapsep.host.runtime import NoiseEstimator, QueryEncoder, QuerySpec, Separator, load_package
+from clapsep.host.runtime.package import ModelPackage
+from clapsep.model.clap import fit_query_audio
+from clapsep.model.condition import Query
+from clapsep.model.separator import CLAPSep
 
 SNR_THRESHOLD_DB = 60.0
 COSINE_THRESHOLD = 0.9999

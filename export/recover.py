@@ -22,17 +22,17 @@ import torch
 from onnx import numpy_helper
 from tokenizers import Tokenizer
 
-from export import graphs
-from host.runtime.package import (
+from clapsep.export import graphs
+from clapsep.host.runtime.package import (
     AUDIO_GRAPH,
     SEPARATOR_GRAPH,
     TEXT_GRAPH,
     TOKENIZER_FILE,
     load_package,
 )
-from model.configs import config_from_dict
-from model.minilm import load_minilm_weights
-from model.separator import CLAPSep
+from clapsep.model.configs import config_from_dict
+from clapsep.model.minilm import load_minilm_weights
+from clapsep.model.separator import CLAPSep
 
 _FP16_SUFFIX = "__fp16"
 # What no graph holds (unused heads) is drawn from this seed: not the untrained exports' one,

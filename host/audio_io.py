@@ -11,9 +11,7 @@ damaged source. Nothing is written in that case, because the writer only commits
 after the last block.
 """
 
-import os
 import struct
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +20,11 @@ from typing import Literal
 import numpy as np
 from pedalboard.io import AudioFile
 
-from host.errors import UserError
+from clapsep.errors import UserError
+from clapsep.files import check_writable, publish, temp_path
+
+# What a folder scan, a drop target or a file dialog treats as audio.
+AUDIO_SUFFIXES = {".wav", ".wave", ".bwf", ".flac", ".aif", ".aiff", ".mp3", ".ogg"}
 
 BitDepth = Literal[24, 32]  # 24-bit integer PCM or 32-bit float WAV
 
@@ -142,54 +144,6 @@ class AtomicWavWriter:
     def __exit__(self, exc_type: object, *rest: object) -> None:
         if exc_type is not None:
             self.discard()
-
-
-def check_writable(dest: Path, overwrite: bool) -> None:
-    """Fail early, before any work, if `dest` exists and may not be replaced."""
-    if not dest.parent.is_dir():
-        raise UserError(f"output folder {dest.parent} does not exist")
-    if dest.exists() and not overwrite:
-        raise UserError(f"{dest} already exists; choose another name or allow overwriting")
-
-
-def temp_path(dest: Path) -> Path:
-    """A hidden temp file beside `dest`, on the same file system so a rename is atomic."""
-    return dest.with_name(f".{dest.stem}.{uuid.uuid4().hex[:8]}.part{dest.suffix}")
-
-
-def publish(temp: Path, dest: Path, overwrite: bool) -> Path:
-    """fsync `temp` and move it to `dest`, never replacing an existing `dest` unless `overwrite`."""
-    with open(temp, "rb+") as f:
-        os.fsync(f.fileno())
-    if overwrite:
-        os.replace(temp, dest)
-    else:
-        _rename_no_replace(temp, dest)
-    _fsync_dir(dest.parent)
-    return dest
-
-
-def _rename_no_replace(temp: Path, dest: Path) -> None:
-    """Rename without ever clobbering: a hard link fails if `dest` appeared meanwhile."""
-    try:
-        os.link(temp, dest)
-    except FileExistsError:
-        temp.unlink(missing_ok=True)
-        raise UserError(f"{dest} already exists; choose another name or allow overwriting") from None
-    except OSError:  # no hard links here (FAT, some network shares): check, then rename
-        check_writable(dest, overwrite=False)
-        os.replace(temp, dest)
-        return
-    temp.unlink()
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name == "posix":
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _check_complete(path: Path) -> None:

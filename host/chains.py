@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pedalboard
 
-from host.errors import UserError
+from clapsep.errors import UserError
 
 _NOT_EFFECTS = {"Plugin", "Pedalboard", "Chain", "Mix", "PluginContainer", "ExternalPlugin", "VST3Plugin", "AudioUnitPlugin"}
 _FLUSH_FRAMES = 8192

@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from host.errors import UserError
-from host.paths import bundled_model_dir, default_model_dir, user_data_dir
-from host.presets import Preset
-from host.render import RenderedStem, RenderSettings, SeparateFn
-from host.render_cache import RenderCache, cached_render
-from host.runtime import QueryEncoder, QuerySpec, Separator, load_package
-from host.windowing import Cancel, Progress
+from clapsep.errors import UserError
+from clapsep.host.presets import Preset
+from clapsep.host.render import RenderedStem, RenderSettings, SeparateFn
+from clapsep.host.render_cache import RenderCache, cached_render
+from clapsep.host.runtime import QueryEncoder, QuerySpec, Separator, load_package
+from clapsep.host.windowing import Cancel, Progress
+from clapsep.paths import bundled_model_dir, default_model_dir, user_data_dir
 
 DEFAULT_FILE = "default"
 OVERLAP_FRACTION = 5  # overlap = window / 5: 2 s of crossfade on 10 s windows

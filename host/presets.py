@@ -21,10 +21,10 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from host.atomic_write import write_text_atomic
-from host.chains import EffectSpec, parse_chain
-from host.errors import UserError
-from host.paths import user_data_dir
+from clapsep.errors import UserError
+from clapsep.files import write_text_atomic
+from clapsep.host.chains import EffectSpec, parse_chain
+from clapsep.paths import user_data_dir
 
 PRESET_FORMAT = "clapsep-preset"
 LIBRARY_FORMAT = "clapsep-preset-library"
@@ -149,7 +149,7 @@ def presets_in(data: Any) -> list[Preset]:
 
 def factory_presets() -> list[Preset]:
     """The presets shipped with clapsep-studio."""
-    return presets_in(json.loads(files("host").joinpath("factory_presets.json").read_text(encoding="utf-8")))
+    return presets_in(json.loads(files("clapsep.host").joinpath("factory_presets.json").read_text(encoding="utf-8")))
 
 
 class PresetLibrary:

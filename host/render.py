@@ -26,11 +26,12 @@ from typing import Literal
 
 import numpy as np
 
-from host.audio_io import AtomicWavWriter, BitDepth, Section, SourceReader, check_writable
-from host.chains import EffectSpec, StreamingChain
-from host.errors import UserError
-from host.resample import Resampler, resampled_length
-from host.windowing import Cancel, Cancelled, OverlapAdd, Progress
+from clapsep.errors import UserError
+from clapsep.files import check_writable
+from clapsep.host.audio_io import AtomicWavWriter, BitDepth, Section, SourceReader
+from clapsep.host.chains import EffectSpec, StreamingChain
+from clapsep.host.resample import Resampler, resampled_length
+from clapsep.host.windowing import Cancel, Cancelled, OverlapAdd, Progress
 
 Stem = Literal["target", "residual"]
 ChannelMode = Literal["independent", "mono", "mid-side"]

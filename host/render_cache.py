@@ -26,11 +26,18 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from host.audio_io import SourceReader, publish, temp_path
-from host.chains import chain_fingerprint
-from host.paths import user_data_dir
-from host.render import RenderedStem, RenderSettings, SeparateFn, planned_outputs, render_file
-from host.windowing import Cancel, Progress
+from clapsep.files import publish, temp_path
+from clapsep.host.audio_io import SourceReader
+from clapsep.host.chains import chain_fingerprint
+from clapsep.host.render import (
+    RenderedStem,
+    RenderSettings,
+    SeparateFn,
+    planned_outputs,
+    render_file,
+)
+from clapsep.host.windowing import Cancel, Progress
+from clapsep.paths import user_data_dir
 
 CACHE_VERSION = 1
 ENTRY_FILE = "entry.json"

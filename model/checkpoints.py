@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from model.configs import ModelConfig, config_from_dict, get_config
+from clapsep.model.configs import ModelConfig, config_from_dict, get_config
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -81,7 +81,7 @@ def load_model_dir(model_dir: Path) -> "torch.nn.Module":
     """A `CLAPSep` with the weights and tokenizer of a model directory (strict)."""
     from tokenizers import Tokenizer
 
-    from model.separator import CLAPSep
+    from clapsep.model.separator import CLAPSep
 
     model_dir = Path(model_dir)
     model = CLAPSep(read_model_config(model_dir))

@@ -12,10 +12,10 @@ from torch import nn
 from torchlibrosa.augmentation import SpecAugmentation
 from transformers import RobertaConfig, RobertaModel
 
-from model._laion import MLPLayers
-from model.configs import QUERY_SAMPLES, HTSATConfig, TextConfig
-from model.encoder import build_htsat
-from model.minilm import build_minilm, mean_pool
+from clapsep.model._laion import MLPLayers
+from clapsep.model.configs import QUERY_SAMPLES, HTSATConfig, TextConfig
+from clapsep.model.encoder import build_htsat
+from clapsep.model.minilm import build_minilm, mean_pool
 
 
 def _projection(width: int, joint: int) -> nn.Sequential:

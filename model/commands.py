@@ -3,14 +3,14 @@
 import argparse
 from pathlib import Path
 
-from host.errors import UserError
+from clapsep.errors import UserError
 
 
 def _run_convert(args: argparse.Namespace) -> int:
-    from model.checkpoints import CheckpointError, save_model_dir
-    from model.convert import convert
-    from model.separator import build_model
-    from model.tokenizer import roberta_tokenizer
+    from clapsep.model.checkpoints import CheckpointError, save_model_dir
+    from clapsep.model.convert import convert
+    from clapsep.model.separator import build_model
+    from clapsep.model.tokenizer import roberta_tokenizer
 
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.overwrite:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
-from model.checkpoints import CheckpointError, load_checkpoint, state_dict_of
-from model.encoder import peft_key
+from clapsep.model.checkpoints import CheckpointError, load_checkpoint, state_dict_of
+from clapsep.model.encoder import peft_key
 
 # The release's fixed DFT bases (torchlibrosa STFT/ISTFT): ours are computed, not stored.
 _RECOMPUTED = re.compile(r"^(stft|istft)\.")

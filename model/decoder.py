@@ -9,8 +9,8 @@ Key names match the released checkpoint's `decoder_model.*`.
 import torch
 from torch import nn
 
-from model._laion import SwinTransformerBlock
-from model.configs import DecoderConfig, HTSATConfig
+from clapsep.model._laion import SwinTransformerBlock
+from clapsep.model.configs import DecoderConfig, HTSATConfig
 
 
 class FiLM(nn.Module):

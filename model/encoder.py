@@ -14,8 +14,8 @@ from peft import LoraConfig as PeftLoraConfig
 from peft import inject_adapter_in_model
 from torch import nn
 
-from model._laion import CLAPAudioCfp, HTSAT_Swin_Transformer
-from model.configs import MEL_FRAMES, QUERY_RATE, HTSATConfig, LoraConfig
+from clapsep.model._laion import CLAPAudioCfp, HTSAT_Swin_Transformer
+from clapsep.model.configs import MEL_FRAMES, QUERY_RATE, HTSATConfig, LoraConfig
 
 LORA_TARGETS = r".*\.attn\.(qkv|proj)"
 _TRAINABLE_BIAS = re.compile(r"\.attn\.(qkv|proj)(\.base_layer)?\.bias$")

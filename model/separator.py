@@ -12,12 +12,12 @@ import torch
 from tokenizers import Tokenizer
 from torch import nn
 
-from model.clap import ClapQueryEncoder, fit_query_audio
-from model.condition import Query, condition_embedding, mix_modalities
-from model.configs import HOP, MAX_WINDOW_SAMPLES, N_FFT, ModelConfig, get_config
-from model.decoder import MaskDecoder
-from model.encoder import SeparationEncoder
-from model.spectral import ISTFT, STFT, Resample32To48
+from clapsep.model.clap import ClapQueryEncoder, fit_query_audio
+from clapsep.model.condition import Query, condition_embedding, mix_modalities
+from clapsep.model.configs import HOP, MAX_WINDOW_SAMPLES, N_FFT, ModelConfig, get_config
+from clapsep.model.decoder import MaskDecoder
+from clapsep.model.encoder import SeparationEncoder
+from clapsep.model.spectral import ISTFT, STFT, Resample32To48
 
 MIN_WINDOW_SAMPLES = N_FFT // 2 + 1  # reflect padding needs more samples than half a frame
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from host.errors import UserError
+from clapsep.errors import UserError
 
 FINISHED = "BatchCommand finished: "
 PROBE = "Help: Command=Help Format=Brief"

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from host.errors import UserError
-from host.paths import user_data_dir
-from plugin_bridge.audacity import AudacityPipe, quoted
-from plugin_bridge.jobs import parse_job, run_job
-from plugin_bridge.options import add_query_arguments, job_fields, open_engine
+from clapsep.errors import UserError
+from clapsep.paths import user_data_dir
+from clapsep.plugin_bridge.audacity import AudacityPipe, quoted
+from clapsep.plugin_bridge.jobs import parse_job, run_job
+from clapsep.plugin_bridge.options import add_query_arguments, job_fields, open_engine
 
 
 def _labels(pipe: AudacityPipe) -> set[tuple[int, float, float, str]]:

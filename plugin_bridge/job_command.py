@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from host.errors import UserError
-from host.presets import read_json, write_json_atomic
-from host.windowing import Cancelled
-from plugin_bridge.jobs import parse_job, result_manifest, run_job
-from plugin_bridge.options import open_engine
+from clapsep.errors import UserError
+from clapsep.host.presets import read_json, write_json_atomic
+from clapsep.host.windowing import Cancelled
+from clapsep.plugin_bridge.jobs import parse_job, result_manifest, run_job
+from clapsep.plugin_bridge.options import open_engine
 
 
 def default_paths(job_file: Path) -> tuple[Path, Path]:

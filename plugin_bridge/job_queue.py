@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from host.errors import UserError
-from host.presets import PresetLibrary, read_json, write_json_atomic
-from host.windowing import Cancelled
-from plugin_bridge.jobs import ClipResult, JobSpec, result_manifest, run_job
+from clapsep.errors import UserError
+from clapsep.host.presets import PresetLibrary, read_json, write_json_atomic
+from clapsep.host.windowing import Cancelled
+from clapsep.plugin_bridge.jobs import ClipResult, JobSpec, result_manifest, run_job
 
 MAX_ATTEMPTS = 2
 FINISHED = ("done", "failed", "cancelled")

@@ -17,10 +17,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from host.audio_io import Section
-from host.errors import UserError
-from host.presets import Preset, PresetLibrary
-from host.windowing import Cancel, Cancelled
+from clapsep.errors import UserError
+from clapsep.host.audio_io import Section
+from clapsep.host.presets import Preset, PresetLibrary
+from clapsep.host.windowing import Cancel, Cancelled
 
 JOB_FORMAT = "clapsep-job"
 RESULT_FORMAT = "clapsep-job-result"
@@ -151,7 +151,7 @@ def run_job(engine: Any, spec: JobSpec, out_dir: Path, progress: Progress | None
     `engine` is a `host.engine.Engine`. Raises `Cancelled` when `cancel()` turns true and
     `UserError` when the query itself is unusable (no clip could render).
     """
-    from host.engine import Query, preset_settings
+    from clapsep.host.engine import Query, preset_settings
 
     preset = job_preset(spec, library)
     query = Query.from_preset(preset)

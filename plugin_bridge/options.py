@@ -8,7 +8,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from host.render import CHANNEL_MODES, STEMS
+from clapsep.host.render import CHANNEL_MODES, STEMS
+
+MAX_BODY = 1 << 20  # 1 MiB: the service's largest request; a job of the most clips with long paths fits easily
 
 
 def add_query_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,7 +37,7 @@ def job_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 def open_engine(args: argparse.Namespace) -> Any:
     """A `host.engine.Engine` for `--model`/`--device`, rendering through the render cache."""
-    from host.engine import Engine
-    from host.render_cache import RenderCache
+    from clapsep.host.engine import Engine
+    from clapsep.host.render_cache import RenderCache
 
     return Engine(Path(args.model).expanduser() if args.model else None, args.device, RenderCache())

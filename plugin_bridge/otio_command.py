@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from host.errors import UserError
-from plugin_bridge.jobs import ClipResult, parse_job, run_job
-from plugin_bridge.options import add_query_arguments, job_fields, open_engine
+from clapsep.errors import UserError
+from clapsep.plugin_bridge.jobs import ClipResult, parse_job, run_job
+from clapsep.plugin_bridge.options import add_query_arguments, job_fields, open_engine
 
 METADATA_KEY = "clapsep"
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import platformdirs
 
-from host.errors import UserError
-from host.paths import APP_NAME, user_data_dir
+from clapsep.errors import UserError
+from clapsep.paths import APP_NAME, user_data_dir
+from clapsep.plugin_bridge.options import MAX_BODY
 
 DEFAULT_PORT = 7878
-MAX_BODY = 1 << 20  # 1 MiB: a job of the most clips with long paths fits easily
 
 
 def default_token_file() -> Path:
@@ -26,10 +26,10 @@ def default_token_file() -> Path:
 def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from host.engine import Engine
-    from host.render_cache import RenderCache
-    from plugin_bridge.guard import load_or_create_token
-    from plugin_bridge.service import ServiceConfig, create_app
+    from clapsep.host.engine import Engine
+    from clapsep.host.render_cache import RenderCache
+    from clapsep.plugin_bridge.guard import load_or_create_token
+    from clapsep.plugin_bridge.service import ServiceConfig, create_app
 
     token_file = Path(args.token_file).expanduser() if args.token_file else default_token_file()
     render_dir = Path(args.render_dir).expanduser() if args.render_dir else user_data_dir() / "renders"

@@ -18,12 +18,12 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
 
-from host.errors import UserError
-from host.presets import PresetLibrary
-from plugin_bridge.guard import Guard
-from plugin_bridge.job_queue import JobQueue, JobRecord
-from plugin_bridge.jobs import ClipResult, JobSpec, check_within, job_preset
-from plugin_bridge.serve_command import MAX_BODY
+from clapsep.errors import UserError
+from clapsep.host.presets import PresetLibrary
+from clapsep.plugin_bridge.guard import Guard
+from clapsep.plugin_bridge.job_queue import JobQueue, JobRecord
+from clapsep.plugin_bridge.jobs import ClipResult, JobSpec, check_within, job_preset
+from clapsep.plugin_bridge.options import MAX_BODY
 
 GUARD_NOTE = ("Listens on 127.0.0.1 only. Every route answers 401 without the bearer token from the "
               "service's token file, 403 to a non-loopback peer, Host or Origin, and 413 to a body over the "
@@ -164,4 +164,4 @@ def openapi_schema(app: Any) -> dict[str, Any]:
 
 
 def committed_schema() -> dict[str, Any]:
-    return json.loads(files("plugin_bridge").joinpath("openapi.json").read_text(encoding="utf-8"))
+    return json.loads(files("clapsep.plugin_bridge").joinpath("openapi.json").read_text(encoding="utf-8"))

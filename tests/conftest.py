@@ -46,7 +46,7 @@ def run_without_torch() -> Callable[..., subprocess.CompletedProcess]:
 
 @pytest.fixture(scope="session")
 def mini_tokenizer():
-    from model.tokenizer import train_bpe_tokenizer
+    from clapsep.model.tokenizer import train_bpe_tokenizer
 
     return train_bpe_tokenizer(CAPTIONS * 20, vocab_size=1024)
 
@@ -55,7 +55,7 @@ def mini_tokenizer():
 def mini_model(mini_tokenizer):
     import torch
 
-    from model.separator import build_model
+    from clapsep.model.separator import build_model
 
     torch.manual_seed(0)
     model = build_model("mini").eval()
@@ -67,7 +67,7 @@ def mini_model(mini_tokenizer):
 def official_model():
     import torch
 
-    from model.separator import build_model
+    from clapsep.model.separator import build_model
 
     torch.manual_seed(0)
     return build_model("official").eval()
@@ -82,7 +82,7 @@ def mini_package(tmp_path_factory) -> Path:
     given = os.environ.get("CLAPSEP_TEST_PACKAGE")
     if given:
         return Path(given)
-    from export.package import ensure_untrained_package
+    from clapsep.export.package import ensure_untrained_package
 
     return ensure_untrained_package("mini", tmp_path_factory.getbasetemp() / "mini-package")
 

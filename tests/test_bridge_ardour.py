@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ARDOUR_LUA = shutil.which("ardour7-lua")
-LUA_DIR = Path(str(files("plugin_bridge").joinpath("lua")))
+LUA_DIR = Path(str(files("clapsep.plugin_bridge").joinpath("lua")))
 pytestmark = pytest.mark.skipif(ARDOUR_LUA is None, reason="needs ardour7-lua (apt-get install ardour)")
 
 SCRIPT = """

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from test_bridge_support import make_home, read, write_noise
 
-from host.cli import main
-from plugin_bridge.audacity import AudacityPipe, pipe_paths, quoted
+from clapsep.host.cli import main
+from clapsep.plugin_bridge.audacity import AudacityPipe, pipe_paths, quoted
 
 pytestmark = pytest.mark.skipif(shutil.which("audacity") is None or shutil.which("xvfb-run") is None,
                                 reason="needs audacity and xvfb-run (apt-get install audacity xvfb xauth)")

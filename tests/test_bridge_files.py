@@ -8,7 +8,7 @@ import opentimelineio as otio
 import pytest
 from test_bridge_support import read, write_noise
 
-from host.cli import main
+from clapsep.host.cli import main
 
 pytest_plugins = ["test_bridge_support"]  # the home fixture (`package` is conftest's)
 RT, TR = otio.opentime.RationalTime, otio.opentime.TimeRange

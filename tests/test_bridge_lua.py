@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from test_bridge_support import make_home, write_noise
 
-from host.cli import main
-from plugin_bridge.jobs import parse_job
+from clapsep.host.cli import main
+from clapsep.plugin_bridge.jobs import parse_job
 
 LUA = shutil.which("lua5.4") or shutil.which("lua5.3")
-LUA_DIR = Path(str(files("plugin_bridge").joinpath("lua")))
+LUA_DIR = Path(str(files("clapsep.plugin_bridge").joinpath("lua")))
 pytestmark = pytest.mark.skipif(LUA is None, reason="needs lua5.4 or lua5.3 (apt-get install lua5.4)")
 
 PRELUDE = f"""
@@ -212,7 +212,7 @@ def _reaper_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path,
     source = home / "media" / "vox.wav"
     write_noise(source, seconds, 48000)
     exe = home / "clapsep"
-    exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m host "$@"\n')
+    exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m clapsep.host "$@"\n')
     exe.chmod(0o755)
     items = [{"guid": "{A}", "source": str(source), "position": 10.0, "length": 2.0, "startoffs": 0.5,
               "playrate": 1.0, "chanmode": 0},

@@ -15,9 +15,14 @@ import numpy as np
 import pytest
 from test_bridge_support import LiveServer, free_port, read, wait_for, write_noise
 
-from host.engine import Engine
-from plugin_bridge.guard import load_or_create_token
-from plugin_bridge.service import ServiceConfig, committed_schema, create_app, openapi_schema
+from clapsep.host.engine import Engine
+from clapsep.plugin_bridge.guard import load_or_create_token
+from clapsep.plugin_bridge.service import (
+    ServiceConfig,
+    committed_schema,
+    create_app,
+    openapi_schema,
+)
 
 pytest_plugins = ["test_bridge_support"]  # the home fixture (`package` is conftest's)
 TOKEN = "x" * 43
@@ -232,8 +237,8 @@ def test_token_file_is_created_owner_only_and_refused_when_others_can_read(tmp_p
 _HELD_SERVE = """
 import sys, time
 from pathlib import Path
-from host.engine import Engine
-from host.cli import main
+from clapsep.host.engine import Engine
+from clapsep.host.cli import main
 fn = Engine.separate_fn
 def held(self, condition):
     inner = fn(self, condition)
@@ -300,7 +305,7 @@ def test_restart_resumes_queued_and_interrupted_jobs(home: Path) -> None:
 
 
 def test_a_job_interrupted_twice_is_failed_not_retried_forever(home: Path, engine: _TestEngine) -> None:
-    from plugin_bridge.job_queue import JobQueue, JobRecord
+    from clapsep.plugin_bridge.job_queue import JobQueue, JobRecord
 
     state = home / "state"
     state.mkdir()

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from pedalboard.io import AudioFile
 
-from host.cli import main
-from host.engine import default_package
-from host.paths import bundled_model_dir
-from host.runtime import QueryEncoder, QuerySpec, Separator, load_package
-from model.evaluation import metrics
+from clapsep.host.cli import main
+from clapsep.host.engine import default_package
+from clapsep.host.runtime import QueryEncoder, QuerySpec, Separator, load_package
+from clapsep.model.evaluation import metrics
+from clapsep.paths import bundled_model_dir
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "street"
 MAX_PACKAGE_BYTES = 60 * 10**6

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from pedalboard.io import AudioFile
 
-from host.cli import main
+from clapsep.host.cli import main
 
 SPEECH = "The quick brown fox jumps over the lazy dog, and then it runs into the forest."
 
@@ -118,7 +118,7 @@ def test_bad_input_is_one_line_and_exit_status_2(home: Path, speech: Path, capsy
 def test_missing_or_ambiguous_default_model_says_what_to_do(home: Path, speech: Path, package: Path,
                                                              capsys: pytest.CaptureFixture,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("host.engine.bundled_model_dir", lambda: home / "no-bundled-model")  # a bare install
+    monkeypatch.setattr("clapsep.host.engine.bundled_model_dir", lambda: home / "no-bundled-model")  # a bare install
     (home / "models" / "mini").unlink()
     code, _, err = run(capsys, "render", str(speech), "--query", "x")
     assert code == 2 and "no model package installed" in err and "clapsep export" in err and "--model" in err
@@ -165,7 +165,7 @@ def test_batch_isolates_failures_and_resumes(home: Path, speech: Path, capsys: p
 
 def test_an_internal_error_on_one_file_is_reported_and_the_batch_goes_on(
         home: Path, speech: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    from host.engine import Engine
+    from clapsep.host.engine import Engine
 
     real = Engine.render
 
@@ -211,7 +211,7 @@ def test_presets_command_saves_lists_exports_and_imports(home: Path, capsys: pyt
 
 def test_render_never_imports_torch(home: Path, speech: Path) -> None:
     code = ("import sys; sys.modules['torch'] = None\n"
-            "from host.cli import main\n"
+            "from clapsep.host.cli import main\n"
             f"sys.exit(main(['render', {str(speech)!r}, '--query', 'x', '--out', {str(home / 'out')!r}, '--device', 'cpu']))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy())
     assert done.returncode == 0, done.stderr

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from pedalboard.io import AudioFile
 
-from model.corpus.build import BuildOptions, build
-from model.corpus.errors import CorpusError
-from model.corpus.packages import BY_NAME, Package
-from model.corpus.report import CLIP_COLUMNS
+from clapsep.model.corpus.build import BuildOptions, build
+from clapsep.model.corpus.errors import CorpusError
+from clapsep.model.corpus.packages import BY_NAME, Package
+from clapsep.model.corpus.report import CLIP_COLUMNS
 
 KIT = "GMRockKit"
 HITS = ["Kick", "Snare", "Tom1", "Tom2", "TomFloor", "Crash", "Ride", "HatOpen", "HatClosed", "Cowbell"]

@@ -8,18 +8,18 @@ import numpy as np
 import pytest
 from pedalboard.io import AudioFile
 
-import host.cli
-from model.corpus.build import BuildOptions, build
-from model.corpus.packages import Package
+import clapsep.host.cli
+from clapsep.model.corpus.build import BuildOptions, build
+from clapsep.model.corpus.packages import Package
 
 REPO = Path(__file__).resolve().parents[1]
-ENTRY_POINT = "model.corpus.command:register"
+ENTRY_POINT = "clapsep.model.corpus.command:register"
 
 
 @pytest.fixture(autouse=True)
 def corpus_command(monkeypatch: pytest.MonkeyPatch) -> None:
     """Register the command as the installed entry point would (works without `pip install -e`)."""
-    monkeypatch.setattr(host.cli, "entry_points", lambda group: [EntryPoint("corpus", ENTRY_POINT, group)])
+    monkeypatch.setattr(clapsep.host.cli, "entry_points", lambda group: [EntryPoint("corpus", ENTRY_POINT, group)])
 
 
 def test_entry_point_is_declared_in_pyproject() -> None:
@@ -34,34 +34,34 @@ def test_stats_prints_the_per_label_table(tmp_path: Path, capsys: pytest.Capture
         with AudioFile(str(root / "GMRockKit" / f"{name}.wav"), "w", samplerate=44100, num_channels=1) as f:
             f.write((np.random.default_rng(len(name)).uniform(-0.3, 0.3, (1, 22050))).astype(np.float32))
     build(BuildOptions(out=tmp_path / "corpus"), catalog=[Package("hydrogen-data", str(root), "files", "GPL-2+")])
-    assert host.cli.main(["corpus", "stats", str(tmp_path / "corpus")]) == 0
+    assert clapsep.host.cli.main(["corpus", "stats", str(tmp_path / "corpus")]) == 0
     out = capsys.readouterr().out
     assert "3 clips" in out and "kick_drum" in out and "hi_hat" in out
 
 
 def test_stats_without_a_corpus_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert host.cli.main(["corpus", "stats", str(tmp_path)]) == 2
+    assert clapsep.host.cli.main(["corpus", "stats", str(tmp_path)]) == 2
     assert "no corpus" in capsys.readouterr().err
 
 
 def test_build_refuses_unknown_packages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = host.cli.main(["corpus", "build", "--out", str(tmp_path), "--packages", "no-such-package"])
+    code = clapsep.host.cli.main(["corpus", "build", "--out", str(tmp_path), "--packages", "no-such-package"])
     assert code == 2 and "unknown package" in capsys.readouterr().err
 
 
 def test_build_refuses_a_folder_inside_the_repository(capsys: pytest.CaptureFixture[str]) -> None:
-    code = host.cli.main(["corpus", "build", "--out", str(REPO / "corpus-here")])
+    code = clapsep.host.cli.main(["corpus", "build", "--out", str(REPO / "corpus-here")])
     assert code == 2 and "outside the repository" in capsys.readouterr().err
     assert not (REPO / "corpus-here").exists()
 
 
 def test_bad_limit_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert host.cli.main(["corpus", "build", "--out", str(tmp_path), "--limit-per-label", "0"]) == 2
-    assert host.cli.main(["corpus", "build", "--limit-per-label", "x"]) == 2
+    assert clapsep.host.cli.main(["corpus", "build", "--out", str(tmp_path), "--limit-per-label", "0"]) == 2
+    assert clapsep.host.cli.main(["corpus", "build", "--limit-per-label", "x"]) == 2
 
 
 def test_install_runs_apt_get_update_then_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    from model.corpus.packages import BY_NAME, apt_install
+    from clapsep.model.corpus.packages import BY_NAME, apt_install
 
     calls = []
     monkeypatch.setattr("os.geteuid", lambda: 0)
@@ -73,7 +73,7 @@ def test_install_runs_apt_get_update_then_install(monkeypatch: pytest.MonkeyPatc
 
 
 def test_apt_package_list_matches_the_catalogue() -> None:
-    from model.corpus.packages import CATALOG
+    from clapsep.model.corpus.packages import CATALOG
 
     listed = (REPO / "model" / "corpus" / "apt-packages.txt").read_text().split()
     assert listed == sorted({name for p in CATALOG for name in p.apt_packages()})

@@ -7,9 +7,16 @@ import numpy as np
 import pytest
 from pedalboard.io import AudioFile
 
-from model.corpus.clips import process
-from model.corpus.filters import ClipRules, Segmenter, active_rms, db, near_silent, normalise
-from model.corpus.sources import SourceItem
+from clapsep.model.corpus.clips import process
+from clapsep.model.corpus.filters import (
+    ClipRules,
+    Segmenter,
+    active_rms,
+    db,
+    near_silent,
+    normalise,
+)
+from clapsep.model.corpus.sources import SourceItem
 
 SR = 32000
 RULES = ClipRules()

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.corpus.clips import read_clip
-from model.corpus.instruments import DRUM_KITS, VOICES, fluidsynth_available, render_midi
-from model.corpus.midi import (
+from clapsep.model.corpus.clips import read_clip
+from clapsep.model.corpus.instruments import DRUM_KITS, VOICES, fluidsynth_available, render_midi
+from clapsep.model.corpus.midi import (
     DRUM_CHANNEL,
     STYLES,
     TICKS_PER_SECOND,
@@ -19,7 +19,7 @@ from model.corpus.midi import (
     phrases,
     vlq,
 )
-from model.corpus.vocabulary import LABELS
+from clapsep.model.corpus.vocabulary import LABELS
 
 TIMGM = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
 

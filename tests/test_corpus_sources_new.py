@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from pedalboard.io import AudioFile
 
-from model.corpus.licences import licence_for
-from model.corpus.packages import BY_NAME, Package
-from model.corpus.sources import items, read_queen_table
-from model.corpus.table import lookup
+from clapsep.model.corpus.licences import licence_for
+from clapsep.model.corpus.packages import BY_NAME, Package
+from clapsep.model.corpus.sources import items, read_queen_table
+from clapsep.model.corpus.table import lookup
 
 
 def wav_bytes(seconds: float = 0.1, rate: int = 8000) -> bytes:
@@ -169,7 +169,7 @@ def test_held_out_and_training_entries() -> None:
 
 
 def test_gcin_licence_is_per_reader(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from model.corpus import licences
+    from clapsep.model.corpus import licences
 
     (tmp_path / "gcin-voice").mkdir()
     (tmp_path / "gcin-voice" / "copyright").write_text(

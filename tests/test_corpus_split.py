@@ -4,10 +4,10 @@ from collections import defaultdict
 
 import pytest
 
-from model.corpus.packages import BY_NAME
-from model.corpus.sources import items
-from model.corpus.split import TEST, TRAIN, VAL, assign_splits, split_caps, unit_hash
-from model.corpus.table import lookup
+from clapsep.model.corpus.packages import BY_NAME
+from clapsep.model.corpus.sources import items
+from clapsep.model.corpus.split import TEST, TRAIN, VAL, assign_splits, split_caps, unit_hash
+from clapsep.model.corpus.table import lookup
 
 
 def test_unit_hash_is_stable_across_machines() -> None:

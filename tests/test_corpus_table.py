@@ -10,11 +10,11 @@ from collections import Counter
 
 import pytest
 
-from model.corpus.licences import licence_for, parse_dep5
-from model.corpus.packages import BY_NAME
-from model.corpus.sources import items, read_catalogue
-from model.corpus.table import all_rules, lookup
-from model.corpus.vocabulary import LABELS, LANGUAGES, caption, template_fields
+from clapsep.model.corpus.licences import licence_for, parse_dep5
+from clapsep.model.corpus.packages import BY_NAME
+from clapsep.model.corpus.sources import items, read_catalogue
+from clapsep.model.corpus.table import all_rules, lookup
+from clapsep.model.corpus.vocabulary import LABELS, LANGUAGES, caption, template_fields
 
 CATEGORIES = {"speech", "vocal", "music", "instrument", "drums", "animal", "nature", "domestic",
               "vehicle", "machine", "impact", "alarm", "crowd", "ambience"}

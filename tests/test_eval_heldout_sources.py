@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from model.configs import SEPARATION_RATE
-from model.corpus.build import BuildOptions, build
-from model.corpus.errors import CorpusError
-from model.corpus.packages import Package, select
-from model.data.synthetic import synth
-from model.evaluation.heldout import ShotPool
-from model.evaluation.mixtures import MixtureItem, read_mixture_csv, render
+from clapsep.model.configs import SEPARATION_RATE
+from clapsep.model.corpus.build import BuildOptions, build
+from clapsep.model.corpus.errors import CorpusError
+from clapsep.model.corpus.packages import Package, select
+from clapsep.model.data.synthetic import synth
+from clapsep.model.evaluation.heldout import ShotPool
+from clapsep.model.evaluation.mixtures import MixtureItem, read_mixture_csv, render
 
 COLUMNS = ["path", "label", "category", "caption", "split", "group"]
 # label -> category; two test and one val clip each
@@ -51,7 +51,7 @@ def test_reserved_packages_are_refused_by_name(name, tmp_path):
 
 
 def test_three_source_real_speech_list_from_held_out_sources_only(tmp_path, corpus):
-    from host.cli import main
+    from clapsep.host.cli import main
 
     out = tmp_path / "speech.csv"
     assert main(["eval-list", "--corpus", str(corpus), "--out", str(out), "--items", "6", "--split", "test",

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from model.evaluation.metrics import CAP_DB, item_scores, scores, sdr, sdr_bss, si_sdr
-from model.evaluation.report import aggregate
+from clapsep.model.evaluation.metrics import CAP_DB, item_scores, scores, sdr, sdr_bss, si_sdr
+from clapsep.model.evaluation.report import aggregate
 
 RATE = 32000
 

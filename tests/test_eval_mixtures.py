@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from model.evaluation.mixtures import MixtureItem, read_mixture_csv, render, write_mixture_csv
+from clapsep.model.evaluation.mixtures import (
+    MixtureItem,
+    read_mixture_csv,
+    render,
+    write_mixture_csv,
+)
 
 # The first rows of the authors' metadata/evaluation/esc_eval.csv (published format, 0 dB).
 PUBLISHED = """source_file,positive_caption,noise_file,negative_caption
@@ -46,10 +51,10 @@ def test_render_mixes_at_the_item_snr(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory):
     torch = pytest.importorskip("torch")
-    from model.checkpoints import save_model_dir
-    from model.configs import CONFIGS
-    from model.separator import build_model
-    from model.tokenizer import train_bpe_tokenizer
+    from clapsep.model.checkpoints import save_model_dir
+    from clapsep.model.configs import CONFIGS
+    from clapsep.model.separator import build_model
+    from clapsep.model.tokenizer import train_bpe_tokenizer
 
     out = tmp_path_factory.mktemp("model")
     torch.manual_seed(0)
@@ -60,8 +65,8 @@ def tiny_model_dir(tmp_path_factory):
 
 
 def test_eval_command_on_a_model_directory(tmp_path, tiny_model_dir):
-    from host.cli import main
-    from model.data.synthetic import write_synthetic_corpus
+    from clapsep.host.cli import main
+    from clapsep.model.data.synthetic import write_synthetic_corpus
 
     write_synthetic_corpus(tmp_path / "audio", per_family=2, seconds=1.0, families=("tone", "noise"))
     sf.write(tmp_path / "audio" / "silence.wav", np.zeros(32000, np.float32), 32000)
@@ -86,11 +91,11 @@ def test_eval_command_on_a_model_directory(tmp_path, tiny_model_dir):
 def test_onnx_package_and_torch_score_alike(tmp_path, tmp_path_factory):
     """What is measured is what users run: the package's numbers match the torch model's."""
     pytest.importorskip("torch")
-    from export.package import ensure_untrained_package, load_source
-    from model.checkpoints import save_model_dir
-    from model.data.synthetic import write_synthetic_corpus
-    from model.evaluation.backends import OnnxBackend, TorchBackend, open_backend
-    from model.evaluation.runner import evaluate
+    from clapsep.export.package import ensure_untrained_package, load_source
+    from clapsep.model.checkpoints import save_model_dir
+    from clapsep.model.data.synthetic import write_synthetic_corpus
+    from clapsep.model.evaluation.backends import OnnxBackend, TorchBackend, open_backend
+    from clapsep.model.evaluation.runner import evaluate
 
     source = load_source("mini")  # the seeded untrained model the shared test package holds
     package = ensure_untrained_package("mini", tmp_path_factory.getbasetemp() / "mini-package", source)

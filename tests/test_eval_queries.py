@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from model.configs import SEPARATION_RATE
-from model.data.synthetic import synth
-from model.evaluation.heldout import ShotPool
-from model.evaluation.mixtures import MixtureItem, read_mixture_csv, write_mixture_csv
-from model.evaluation.runner import MODES, parse_modes
+from clapsep.model.configs import SEPARATION_RATE
+from clapsep.model.data.synthetic import synth
+from clapsep.model.evaluation.heldout import ShotPool
+from clapsep.model.evaluation.mixtures import MixtureItem, read_mixture_csv, write_mixture_csv
+from clapsep.model.evaluation.runner import MODES, parse_modes
 
 # label -> category; three val clips per label (the first two from one recording), one train clip
 LABELS = {"tone": "tonal", "chirp": "tonal", "noise": "noisy", "clicks": "noisy"}
@@ -48,7 +48,7 @@ def table_rows(corpus: Path) -> dict[str, dict[str, str]]:
 
 
 def test_eval_list_is_label_balanced_across_categories(tmp_path, corpus):
-    from host.cli import main
+    from clapsep.host.cli import main
 
     out = tmp_path / "list.csv"
     assert main(["eval-list", "--corpus", str(corpus), "--out", str(out), "--items", "10", "--seed", "3"]) == 0
@@ -69,7 +69,7 @@ def test_eval_list_is_label_balanced_across_categories(tmp_path, corpus):
 
 
 def test_eval_list_refuses_a_single_category(tmp_path, capsys):
-    from host.cli import main
+    from clapsep.host.cli import main
 
     (tmp_path / "clips.csv").write_text("path,label,category,split\na.wav,x,c,val\nb.wav,y,c,val\n")
     assert main(["eval-list", "--corpus", str(tmp_path), "--out", str(tmp_path / "l.csv")]) == 2
@@ -94,7 +94,7 @@ def test_query_modes_parse():
 
 
 def test_every_query_mode_through_the_onnx_package(tmp_path, corpus, mini_package):
-    from host.cli import main
+    from clapsep.host.cli import main
 
     items = [MixtureItem("clips/tone-0.wav", "tone number 0", "clips/noise-1.wav", "noise number 1", 0.0, "tone"),
              MixtureItem("clips/clicks-2.wav", "clicks number 2", "clips/chirp-0.wav", None, 0.0, "clicks")]
@@ -127,7 +127,7 @@ def test_every_query_mode_through_the_onnx_package(tmp_path, corpus, mini_packag
 
 
 def test_positive_only_is_text_p_and_audio_needs_a_table(tmp_path, corpus, mini_package):
-    from host.cli import main
+    from clapsep.host.cli import main
 
     (tmp_path / "mix.csv").write_text("source_file,positive_caption,noise_file,negative_caption\n"
                                       "clips/tone-0.wav,a tone,clips/noise-0.wav,noise\n")

@@ -10,15 +10,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from export.package import load_source, write_package  # noqa: E402
-from export.parity import SNR_THRESHOLD_DB, noise_parity  # noqa: E402
-from host.errors import UserError  # noqa: E402
-from host.runtime import NoiseEstimator, load_package  # noqa: E402
-from host.runtime.package import MANIFEST_FILE, NOISE_GRAPH  # noqa: E402
-from model.data.synthetic import write_synthetic_corpus  # noqa: E402
-from model.training.config import config_from_dict  # noqa: E402
-from model.training.nit import NOISE_HEADS_FILE, OffQueryNoise  # noqa: E402
-from model.training.trainer import train  # noqa: E402
+from clapsep.errors import UserError  # noqa: E402
+from clapsep.export.package import load_source, write_package  # noqa: E402
+from clapsep.export.parity import SNR_THRESHOLD_DB, noise_parity  # noqa: E402
+from clapsep.host.runtime import NoiseEstimator, load_package  # noqa: E402
+from clapsep.host.runtime.package import MANIFEST_FILE, NOISE_GRAPH  # noqa: E402
+from clapsep.model.data.synthetic import write_synthetic_corpus  # noqa: E402
+from clapsep.model.training.config import config_from_dict  # noqa: E402
+from clapsep.model.training.nit import NOISE_HEADS_FILE, OffQueryNoise  # noqa: E402
+from clapsep.model.training.trainer import train  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,14 @@ import onnx
 import pytest
 import torch
 
-from export.commands import register
-from export.package import load_source, write_package
-from export.parity import COSINE_THRESHOLD, SNR_THRESHOLD_DB, check_package
-from export.signals import realistic_signal, snr_db
-from host.errors import UserError
-from host.runtime import Separator, load_package
-from host.runtime.package import MANIFEST_FILE, sha256_file
-from model.checkpoints import save_model_dir
+from clapsep.errors import UserError
+from clapsep.export.commands import register
+from clapsep.export.package import load_source, write_package
+from clapsep.export.parity import COSINE_THRESHOLD, SNR_THRESHOLD_DB, check_package
+from clapsep.export.signals import realistic_signal, snr_db
+from clapsep.host.runtime import Separator, load_package
+from clapsep.host.runtime.package import MANIFEST_FILE, sha256_file
+from clapsep.model.checkpoints import save_model_dir
 
 TWO_GB = 2 * 1024**3
 
@@ -122,7 +122,7 @@ def test_swin_block_exported_at_batch_2_is_exact_at_batch_1(tmp_path: Path) -> N
     """laion's window_reverse burnt the example batch into a reshape; the runtime runs batch 1."""
     import onnxruntime as ort
 
-    from model._laion import SwinTransformerBlock
+    from clapsep.model._laion import SwinTransformerBlock
 
     torch.manual_seed(0)
     block = SwinTransformerBlock(dim=32, input_resolution=(16, 16), num_heads=2, window_size=8).eval()

@@ -10,8 +10,8 @@ BUNDLED = Path(__file__).resolve().parents[1] / "models" / "clapsep-bundled"
 
 
 def test_bundled_package_recovers_into_a_model_that_reproduces_it():
-    from export.parity import check_package
-    from export.recover import recover_model
+    from clapsep.export.parity import check_package
+    from clapsep.export.recover import recover_model
 
     model, recovery = recover_model(BUNDLED)
     report = check_package(model, BUNDLED)
@@ -23,8 +23,8 @@ def test_bundled_package_recovers_into_a_model_that_reproduces_it():
 
 
 def test_recover_weights_command_writes_a_model_directory_training_can_start_from(tmp_path, capsys):
-    from host.cli import main
-    from model.checkpoints import load_model_dir
+    from clapsep.host.cli import main
+    from clapsep.model.checkpoints import load_model_dir
 
     out = tmp_path / "bundled-0.1"
     assert main(["recover-weights", str(BUNDLED), "--out", str(out)]) == 0

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from pedalboard.io import AudioFile
 
-from host.audio_io import AtomicWavWriter, Section, SourceReader
-from host.errors import UserError
+from clapsep.errors import UserError
+from clapsep.host.audio_io import AtomicWavWriter, Section, SourceReader
 
 
 def signal(rate: int, frames: int, channels: int, seed: int = 0) -> np.ndarray:

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from pedalboard.io import AudioFile
 
-from host.audio_io import Section
-from host.render import RenderSettings
-from host.render_cache import ENTRY_FILE, RenderCache, cached_render
+from clapsep.host.audio_io import Section
+from clapsep.host.render import RenderSettings
+from clapsep.host.render_cache import ENTRY_FILE, RenderCache, cached_render
 
 RATE = 16000
 

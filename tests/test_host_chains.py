@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from pedalboard.io import AudioFile
 
-from host.chains import EffectSpec, StreamingChain, parse_chain
-from host.errors import UserError
-from host.render import RenderSettings, render_file
+from clapsep.errors import UserError
+from clapsep.host.chains import EffectSpec, StreamingChain, parse_chain
+from clapsep.host.render import RenderSettings, render_file
 
 RATE = 48000
 

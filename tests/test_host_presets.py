@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from host.chains import EffectSpec
-from host.errors import UserError
-from host.presets import (
+from clapsep.errors import UserError
+from clapsep.host.chains import EffectSpec
+from clapsep.host.presets import (
     FORMAT_VERSION,
     LIBRARY_FORMAT,
     PRESET_FORMAT,

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from pedalboard.io import AudioFile
 
-from host.audio_io import Section
-from host.errors import UserError
-from host.render import Cancelled, RenderSettings, output_name, render_file
+from clapsep.errors import UserError
+from clapsep.host.audio_io import Section
+from clapsep.host.render import Cancelled, RenderSettings, output_name, render_file
 
 SMALL = {"window": 8000, "overlap": 2000, "batch_size": 3, "block_frames": 5000}
 

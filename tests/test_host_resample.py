@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from host.resample import Resampler, resampled_length
+from clapsep.host.resample import Resampler, resampled_length
 
 MODEL_RATE = 32000
 RATES = [8000, 11025, 22050, 44056, 44100, 48000, 88200, 96000, 192000]  # 44056: NTSC pull-down

@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from host.windowing import Cancelled, OverlapAdd, crossfade_weights, separate_windows, window_plan
+from clapsep.host.windowing import (
+    Cancelled,
+    OverlapAdd,
+    crossfade_weights,
+    separate_windows,
+    window_plan,
+)
 
 W = 1024
 

@@ -9,8 +9,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from model.checkpoints import CheckpointError, load_checkpoint, load_model_dir, save_model_dir  # noqa: E402
-from model.convert import Conversion, convert, map_clap, map_clapsep  # noqa: E402
+from clapsep.model.checkpoints import (  # noqa: E402
+    CheckpointError,
+    load_checkpoint,
+    load_model_dir,
+    save_model_dir,
+)
+from clapsep.model.convert import Conversion, convert, map_clap, map_clapsep  # noqa: E402
 
 _PEFT = re.compile(r"\.attn\.(qkv|proj)\.(base_layer\.(weight|bias)|lora_(A|B)\.default\.weight)$")
 
@@ -66,7 +71,7 @@ def test_official_release_layout_maps_with_no_unexplained_keys(official_model):
 
 
 def test_release_files_convert_load_and_round_trip(tmp_path, mini_model):
-    from model.separator import build_model
+    from clapsep.model.separator import build_model
 
     mini_model = copy.deepcopy(mini_model)  # the session fixture stays untouched
     with torch.no_grad():  # make the tuned tensors distinguishable from CLAP's
@@ -91,7 +96,7 @@ def test_release_files_convert_load_and_round_trip(tmp_path, mini_model):
 
 
 def test_conversion_refuses_unexplained_and_missing_keys(tmp_path, mini_model):
-    from model.separator import build_model
+    from clapsep.model.separator import build_model
 
     clap, sep = authors_layout(mini_model)
     sep["mystery.weight"] = torch.zeros(3)

@@ -4,7 +4,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from model.condition import Query, condition_embedding, mix_modalities  # noqa: E402
+from clapsep.model.condition import Query, condition_embedding, mix_modalities  # noqa: E402
 
 
 def _tone(seconds: float, freq: float) -> "torch.Tensor":
@@ -61,7 +61,7 @@ def test_an_empty_query_or_condition_is_refused():
 
 
 def test_fit_query_audio_repeat_pads_like_clap_and_crops_long_queries():
-    from model.clap import fit_query_audio
+    from clapsep.model.clap import fit_query_audio
 
     short = torch.arange(1, 200_001, dtype=torch.float32)
     fitted = fit_query_audio(short)

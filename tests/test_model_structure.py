@@ -4,7 +4,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from model.configs import MAX_WINDOW_SAMPLES  # noqa: E402
+from clapsep.model.configs import MAX_WINDOW_SAMPLES  # noqa: E402
 
 
 def _count(module, predicate=lambda name: True) -> int:
@@ -64,7 +64,7 @@ def test_output_length_equals_input_length(mini_model, samples):
 
 
 def test_window_limits_are_enforced_with_a_clear_message():
-    from model.separator import check_window
+    from clapsep.model.separator import check_window
 
     check_window(MAX_WINDOW_SAMPLES)
     with pytest.raises(ValueError, match="327679"):
@@ -72,8 +72,8 @@ def test_window_limits_are_enforced_with_a_clear_message():
 
 
 def test_lora_starts_as_an_exact_no_op(mini_model):
-    from model.configs import get_config
-    from model.encoder import SeparationEncoder
+    from clapsep.model.configs import get_config
+    from clapsep.model.encoder import SeparationEncoder
 
     lora_b = [p for n, p in mini_model.audio_branch.named_parameters() if "lora_B" in n]
     assert lora_b and all(torch.count_nonzero(p) == 0 for p in lora_b)
@@ -88,7 +88,7 @@ def test_lora_starts_as_an_exact_no_op(mini_model):
 
 
 def test_patch_expand_inverts_patch_merging_order():
-    from model.decoder import PatchExpand
+    from clapsep.model.decoder import PatchExpand
 
     expand = PatchExpand((2, 3), dim=16)
     expand.expand = torch.nn.Identity()  # test the regrouping alone

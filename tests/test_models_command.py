@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from host.cli import main
-from host.errors import UserError
-from host.models_command import CLAP_FILE, CLAPSEP_FILE, download
-from host.runtime.package import SEPARATOR_GRAPH, load_package, sha256_file
+from clapsep.errors import UserError
+from clapsep.host.cli import main
+from clapsep.host.cli.models import CLAP_FILE, CLAPSEP_FILE, download
+from clapsep.host.runtime.package import SEPARATOR_GRAPH, load_package, sha256_file
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ def corpus(tmp_path_factory):
 
 
 def _config(corpus, run_dir, **overrides):
-    from model.pretrain.contrastive import PretrainConfig
+    from clapsep.model.pretrain.contrastive import PretrainConfig
 
     base = PretrainConfig(corpus=corpus, run_dir=run_dir, batch_size=3, crop_seconds=1.0, warmup_steps=1,
                           lr=1e-3, checkpoint_every=1, validate_every=1000, val_clips=4, steps=3)
@@ -52,7 +52,7 @@ def _config(corpus, run_dir, **overrides):
 
 
 def test_a_fixed_batch_is_learned(corpus, tmp_path):
-    from model.pretrain.contrastive import Pretrainer
+    from clapsep.model.pretrain.contrastive import Pretrainer
 
     trainer = Pretrainer(_config(corpus, tmp_path / "run", batch_size=4))
     batch = trainer.sample_batch()
@@ -62,7 +62,7 @@ def test_a_fixed_batch_is_learned(corpus, tmp_path):
 
 
 def test_resume_reproduces_the_uninterrupted_run(corpus, tmp_path):
-    from model.pretrain.contrastive import Pretrainer
+    from clapsep.model.pretrain.contrastive import Pretrainer
 
     straight = Pretrainer(_config(corpus, tmp_path / "a", steps=3))
     expected = [straight.train_step() for _ in range(3)]
@@ -76,9 +76,9 @@ def test_resume_reproduces_the_uninterrupted_run(corpus, tmp_path):
 
 
 def test_the_init_model_starts_the_separator_from_the_pretrained_tower(corpus, tmp_path):
-    from model.checkpoints import load_model_dir
-    from model.pretrain.contrastive import Pretrainer
-    from model.pretrain.init_model import write_init_model
+    from clapsep.model.checkpoints import load_model_dir
+    from clapsep.model.pretrain.contrastive import Pretrainer
+    from clapsep.model.pretrain.init_model import write_init_model
 
     trainer = Pretrainer(_config(corpus, tmp_path / "run", steps=1))
     trainer.run(log=lambda _: None)

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from export.package import ensure_untrained_package
-from export.signals import snr_db
-from host.errors import UserError
-from host.runtime import Separator, load_package
-from host.runtime.package import MANIFEST_FILE, SEPARATOR_GRAPH, package_digest
+from clapsep.errors import UserError
+from clapsep.export.package import ensure_untrained_package
+from clapsep.export.signals import snr_db
+from clapsep.host.runtime import Separator, load_package
+from clapsep.host.runtime.package import MANIFEST_FILE, SEPARATOR_GRAPH, package_digest
 
 
 @pytest.fixture(scope="session")

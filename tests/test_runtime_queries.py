@@ -7,11 +7,11 @@ import pytest
 import torch
 from pedalboard.io import AudioFile
 
-from export.signals import realistic_signal
-from host.errors import UserError
-from host.runtime import QueryEncoder, QuerySpec, load_package
-from host.runtime.queries import condition_embedding, fit_query_audio, mix_modalities
-from model import clap, condition
+from clapsep.errors import UserError
+from clapsep.export.signals import realistic_signal
+from clapsep.host.runtime import QueryEncoder, QuerySpec, load_package
+from clapsep.host.runtime.queries import condition_embedding, fit_query_audio, mix_modalities
+from clapsep.model import clap, condition
 
 
 def _wave_file(path: Path, seconds: float, rate: int, channels: int = 1, seed: int = 0) -> Path:
@@ -81,7 +81,7 @@ def test_embedding_cache_is_keyed_by_content(mini_package: Path, tmp_path: Path)
 _TORCH_FREE = """
 from pathlib import Path
 import numpy as np
-from host.runtime import QueryEncoder, QuerySpec, Separator, load_package
+from clapsep.host.runtime import QueryEncoder, QuerySpec, Separator, load_package
 package = load_package(Path(sys.argv[1]))
 encoder = QueryEncoder(package, device="auto")
 cond = encoder.condition(QuerySpec("a dog barks", (Path(sys.argv[2]),)), QuerySpec("rain"))

@@ -7,13 +7,20 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from model.data.audio import ClipStore, load_audio
-from model.data.catalog import read_caption_csv, read_labelled, split_clips
-from model.data.datasets import NaturalMixtures, StepBatches, SupervisedMixtures
-from model.data.mixing import NOISE_CAPTIONS, MixConfig, band_limit, colored_noise, mix, random_crop
-from model.data.synthetic import write_synthetic_corpus
-from model.training.bimodal import extract_phrases
-from model.training.config import ConfigError, config_from_dict, load_config
+from clapsep.model.data.audio import ClipStore, load_audio
+from clapsep.model.data.catalog import read_caption_csv, read_labelled, split_clips
+from clapsep.model.data.datasets import NaturalMixtures, StepBatches, SupervisedMixtures
+from clapsep.model.data.mixing import (
+    NOISE_CAPTIONS,
+    MixConfig,
+    band_limit,
+    colored_noise,
+    mix,
+    random_crop,
+)
+from clapsep.model.data.synthetic import write_synthetic_corpus
+from clapsep.model.training.bimodal import extract_phrases
+from clapsep.model.training.config import ConfigError, config_from_dict, load_config
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from model.data import acoustics
-from model.data.audio import ClipStore
-from model.data.catalog import read_labelled, split_clips
-from model.data.datasets import SPEECH, SupervisedMixtures
-from model.data.mixing import MixConfig
-from model.data.synthetic import write_synthetic_corpus
+from clapsep.model.data import acoustics
+from clapsep.model.data.audio import ClipStore
+from clapsep.model.data.catalog import read_labelled, split_clips
+from clapsep.model.data.datasets import SPEECH, SupervisedMixtures
+from clapsep.model.data.mixing import MixConfig
+from clapsep.model.data.synthetic import write_synthetic_corpus
 
 RATE = 32000
 

@@ -10,10 +10,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from model.configs import CONFIGS, DecoderConfig, HTSATConfig, ModelConfig, TextConfig  # noqa: E402
-from model.data.synthetic import FAMILIES, write_synthetic_corpus  # noqa: E402
-from model.training.config import config_from_dict  # noqa: E402
-from model.training.trainer import train  # noqa: E402
+from clapsep.model.configs import CONFIGS, DecoderConfig, HTSATConfig, ModelConfig, TextConfig  # noqa: E402
+from clapsep.model.data.synthetic import FAMILIES, write_synthetic_corpus  # noqa: E402
+from clapsep.model.training.config import config_from_dict  # noqa: E402
+from clapsep.model.training.trainer import train  # noqa: E402
 
 # Structure of `mini` (same grids and window), narrower still, so a CPU step takes ~0.5 s.
 TINY = ModelConfig(
@@ -38,7 +38,7 @@ def corpus(tmp_path_factory):
     import numpy as np
     import soundfile as sf
 
-    from model.data.synthetic import synth
+    from clapsep.model.data.synthetic import synth
 
     folder = tmp_path_factory.mktemp("corpus")
     write_synthetic_corpus(folder, per_family=2, seconds=1.0, families=("tone", "noise"))
@@ -70,8 +70,8 @@ def losses(run_dir):
 
 def probe_loss(config, batch, trained):
     """The objective on one fixed batch with fixed randomness, before or after training."""
-    from model.checkpoints import load_checkpoint
-    from model.training.setup import build_objective, build_separator
+    from clapsep.model.checkpoints import load_checkpoint
+    from clapsep.model.training.setup import build_objective, build_separator
 
     objective = build_objective(config, build_separator(config, Path(config.run.out)))
     if trained:
@@ -84,7 +84,7 @@ def probe_loss(config, batch, trained):
 def fixed_batch(config, mode):
     from torch.utils.data import default_collate
 
-    from model.training.setup import build_data, read_catalogues
+    from clapsep.model.training.setup import build_data, read_catalogues
 
     data = build_data(config, read_catalogues(config))
     sup = default_collate([data.train[(0, i)] for i in range(2)])
@@ -110,7 +110,7 @@ def test_each_mode_lowers_the_loss(corpus, tmp_path, mode, steps, lr):
 def test_resume_repeats_the_next_step_exactly(corpus, tmp_path):
     from safetensors.torch import load_file
 
-    from host.cli import main
+    from clapsep.host.cli import main
 
     config_file = tmp_path / "exp.yaml"
     config_file.write_text(

@@ -20,14 +20,14 @@ from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtGui import QDesktopServices
 from test_ui_presets import drop
 
-from host.errors import UserError
-from host.presets import PresetLibrary
-from ui.app import MainWindow
-from ui.audition import NO_DEVICE
-from ui.bridge_jobs import JobFolder
-from ui.command import register
-from ui.render_worker import Clip
-from ui.screenshot import make_clip
+from clapsep.errors import UserError
+from clapsep.host.presets import PresetLibrary
+from clapsep.ui.app import MainWindow
+from clapsep.ui.audition import NO_DEVICE
+from clapsep.ui.bridge_jobs import JobFolder
+from clapsep.ui.command import register
+from clapsep.ui.render_worker import Clip
+from clapsep.ui.screenshot import make_clip
 
 
 @pytest.fixture(scope="session")
@@ -238,10 +238,10 @@ def test_layout_output_folder_and_last_preset_are_remembered(qtbot, package: Pat
 
 def test_screenshot_script_renders_and_grabs_the_panel_without_torch_or_the_bridge(package: Path, home: Path,
                                                                                   speech: Path) -> None:
-    """`python -m ui.screenshot` end to end; ui may import host only, never torch or plugin_bridge."""
+    """`python -m clapsep.ui.screenshot` end to end; ui may import host only, never torch or plugin_bridge."""
     out = home / "panel.png"
-    code = ("import sys; sys.modules['torch'] = None; sys.modules['plugin_bridge'] = None\n"
-            "from ui.screenshot import main\n"
+    code = ("import sys; sys.modules['torch'] = None; sys.modules['clapsep.plugin_bridge'] = None\n"
+            "from clapsep.ui.screenshot import main\n"
             f"sys.exit(main(['--model', {str(package)!r}, '--out', {str(out)!r}]))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(),
                           timeout=120)

@@ -10,9 +10,9 @@ from PyQt6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PyQt6.QtGui import QDragEnterEvent, QDropEvent
 from PyQt6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
-from host.presets import FORMAT_VERSION, Preset, PresetLibrary, presets_in
-from ui.preset_editor import PresetEditor
-from ui.preset_panel import ALL_TAGS, PresetPanel
+from clapsep.host.presets import FORMAT_VERSION, Preset, PresetLibrary, presets_in
+from clapsep.ui.preset_editor import PresetEditor
+from clapsep.ui.preset_panel import ALL_TAGS, PresetPanel
 
 
 class Pair:

@@ -27,18 +27,18 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from host.engine import Engine
-from host.errors import UserError
-from host.paths import user_data_dir
-from host.presets import PresetLibrary
-from host.render_cache import RenderCache
-from ui.audition import Audition
-from ui.bridge_jobs import BridgeClip, JobSource, JobWatcher
-from ui.clip_list import ClipList, ResultList
-from ui.compare_view import CompareView
-from ui.preset_editor import PresetEditor
-from ui.preset_panel import PresetPanel
-from ui.render_worker import Clip, ClipResult, Reporter, Task, render_clips
+from clapsep.errors import UserError
+from clapsep.host.engine import Engine
+from clapsep.host.presets import PresetLibrary
+from clapsep.host.render_cache import RenderCache
+from clapsep.paths import user_data_dir
+from clapsep.ui.audition import Audition
+from clapsep.ui.bridge_jobs import BridgeClip, JobSource, JobWatcher
+from clapsep.ui.clip_list import ClipList, ResultList
+from clapsep.ui.compare_view import CompareView
+from clapsep.ui.preset_editor import PresetEditor
+from clapsep.ui.preset_panel import PresetPanel
+from clapsep.ui.render_worker import Clip, ClipResult, Reporter, Task, render_clips
 
 SLOW_LOAD = ("Loading the model package… The first load is slow: every file's hash is verified and "
              "onnxruntime builds its sessions (on a GPU it also compiles kernels once).")

@@ -16,10 +16,10 @@ from typing import Any, Protocol
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
-from host.audio_io import Section
-from host.paths import user_data_dir
-from host.render import RenderedStem
-from ui.render_worker import Clip, ClipResult
+from clapsep.host.audio_io import Section
+from clapsep.host.render import RenderedStem
+from clapsep.paths import user_data_dir
+from clapsep.ui.render_worker import Clip, ClipResult
 
 POLL_MS = 1000
 

@@ -11,8 +11,8 @@ from PyQt6.QtCore import QItemSelectionModel, QMimeData, Qt, pyqtSignal
 from PyQt6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PyQt6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
-from host.batch_command import AUDIO_SUFFIXES
-from ui.render_worker import Clip, ClipResult
+from clapsep.host.audio_io import AUDIO_SUFFIXES
+from clapsep.ui.render_worker import Clip, ClipResult
 
 
 def local_files(mime: QMimeData, suffixes: Iterable[str]) -> list[Path]:

@@ -4,14 +4,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from host.errors import UserError
+from clapsep.errors import UserError
 
 
 def _run_ui(args: argparse.Namespace) -> int:
     from PyQt6.QtWidgets import QApplication
 
-    from ui.app import MainWindow
-    from ui.bridge_jobs import JobFolder
+    from clapsep.ui.app import MainWindow
+    from clapsep.ui.bridge_jobs import JobFolder
 
     package = Path(args.model).expanduser() if args.model else None
     if package is not None and not package.is_dir():

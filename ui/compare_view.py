@@ -14,7 +14,7 @@ from PyQt6.QtCore import QRectF, Qt
 from PyQt6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen
 from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
-from host.audio_io import Section
+from clapsep.host.audio_io import Section
 
 PREVIEW_RATE = 16000
 MAX_SECONDS = 600.0

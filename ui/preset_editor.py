@@ -22,10 +22,10 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from host.batch_command import AUDIO_SUFFIXES
-from host.errors import UserError
-from host.presets import STEM_NAMES, Preset
-from ui.clip_list import FileDropList
+from clapsep.errors import UserError
+from clapsep.host.audio_io import AUDIO_SUFFIXES
+from clapsep.host.presets import STEM_NAMES, Preset
+from clapsep.ui.clip_list import FileDropList
 
 NO_LIMIT = 0.0  # the attenuation spin box shows "off" at 0 dB
 BLANK = Preset(name="New preset", positive_text=" ")  # the space passes Preset's query check; shown stripped

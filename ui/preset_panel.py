@@ -22,9 +22,9 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from host.errors import UserError
-from host.presets import Preset, PresetLibrary
-from ui.clip_list import FileDropList
+from clapsep.errors import UserError
+from clapsep.host.presets import Preset, PresetLibrary
+from clapsep.ui.clip_list import FileDropList
 
 ALL_TAGS = "All tags"
 JSON_FILTER = "Preset files (*.json)"

@@ -13,12 +13,12 @@ from typing import Any
 
 from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 
-from host.audio_io import Section
-from host.engine import Engine, Query, preset_settings
-from host.errors import UserError
-from host.presets import Preset
-from host.render import RenderedStem
-from host.windowing import Cancelled
+from clapsep.errors import UserError
+from clapsep.host.audio_io import Section
+from clapsep.host.engine import Engine, Query, preset_settings
+from clapsep.host.presets import Preset
+from clapsep.host.render import RenderedStem
+from clapsep.host.windowing import Cancelled
 
 
 class Reporter:

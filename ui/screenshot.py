@@ -1,4 +1,4 @@
-"""`python -m ui.screenshot --model PACKAGE --out docs/panel.png`: the panel with a rendered clip.
+"""`python -m clapsep.ui.screenshot --model PACKAGE --out docs/panel.png`: the panel with a rendered clip.
 
 Makes a real clip (espeak-ng speech over noise), renders it through the real host with
 the "Dialogue" preset, selects it and grabs the window. The user data folder is a
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from pedalboard.io import AudioFile
 
-from host.errors import UserError
+from clapsep.errors import UserError
 
 SPEECH = "Dialogue isolation keeps the voice and moves the noise into the residual stem."
 
@@ -58,8 +58,8 @@ def capture(package: Path, out: Path, work: Path) -> Path:
     from PyQt6.QtCore import QSettings
     from PyQt6.QtWidgets import QApplication
 
-    from ui.app import MainWindow
-    from ui.render_worker import Clip
+    from clapsep.ui.app import MainWindow
+    from clapsep.ui.render_worker import Clip
 
     work.mkdir(parents=True, exist_ok=True)
     os.environ["CLAPSEP_DATA_DIR"] = str(work / "data")
@@ -87,7 +87,7 @@ def capture(package: Path, out: Path, work: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ui.screenshot", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m clapsep.ui.screenshot", description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, type=Path, help="model package folder")
     parser.add_argument("--out", type=Path, default=Path("docs/panel.png"))
     args = parser.parse_args(argv)

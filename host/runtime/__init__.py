@@ -6,8 +6,8 @@ optional off-query noise graph of models trained with noise heads. Nothing here 
 torch.
 """
 
-from host.runtime.package import ModelPackage, load_package
-from host.runtime.queries import QueryEncoder, QuerySpec
-from host.runtime.sessions import NoiseEstimator, Separator
+from clapsep.host.runtime.package import ModelPackage, load_package
+from clapsep.host.runtime.queries import QueryEncoder, QuerySpec
+from clapsep.host.runtime.sessions import NoiseEstimator, Separator
 
 __all__ = ["ModelPackage", "NoiseEstimator", "QueryEncoder", "QuerySpec", "Separator", "load_package"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from host.errors import UserError
+from clapsep.errors import UserError
 
 FORMAT = "clapsep-model-package"
 FORMAT_VERSION = 1

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-from host.errors import UserError
-from host.runtime.cache import EmbeddingCache
-from host.runtime.package import (
+from clapsep.errors import UserError
+from clapsep.host.runtime.cache import EmbeddingCache
+from clapsep.host.runtime.package import (
     AUDIO_GRAPH,
     AUDIO_OUTPUT,
     TEXT_GRAPH,
@@ -24,7 +24,7 @@ from host.runtime.package import (
     TOKENIZER_FILE,
     ModelPackage,
 )
-from host.runtime.sessions import open_session
+from clapsep.host.runtime.sessions import open_session
 
 DEFAULT_AUDIO_WEIGHT = 0.5
 

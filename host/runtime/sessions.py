@@ -17,9 +17,14 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from host.errors import UserError
-from host.paths import user_data_dir
-from host.runtime.package import NOISE_OUTPUT, SEPARATOR_FP16_GRAPH, SEPARATOR_GRAPH, ModelPackage
+from clapsep.errors import UserError
+from clapsep.host.runtime.package import (
+    NOISE_OUTPUT,
+    SEPARATOR_FP16_GRAPH,
+    SEPARATOR_GRAPH,
+    ModelPackage,
+)
+from clapsep.paths import user_data_dir
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"

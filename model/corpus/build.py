@@ -13,17 +13,18 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from model.corpus import instruments, tts
-from model.corpus.clips import process
-from model.corpus.errors import CorpusError
-from model.corpus.filters import ClipRules
-from model.corpus.licences import licence_for
-from model.corpus.manifest import Manifest, Record
-from model.corpus.packages import CATALOG, Package, refuse_reserved
-from model.corpus.report import Row, clip_rows, summarise, write_outputs
-from model.corpus.sources import SourceItem, fingerprint, items
-from model.corpus.split import TEST, assign_splits, split_caps, unit_hash
-from model.corpus.table import Entry, lookup
+from clapsep.model.corpus import instruments, tts
+from clapsep.model.corpus.clips import process
+from clapsep.model.corpus.errors import CorpusError
+from clapsep.model.corpus.filters import ClipRules
+from clapsep.model.corpus.licences import licence_for
+from clapsep.model.corpus.manifest import Manifest, Record
+from clapsep.model.corpus.packages import CATALOG, Package, refuse_reserved
+from clapsep.model.corpus.report import Row, clip_rows, summarise, write_outputs
+from clapsep.model.corpus.rules import Entry
+from clapsep.model.corpus.sources import SourceItem, fingerprint, items
+from clapsep.model.corpus.split import TEST, assign_splits, split_caps, unit_hash
+from clapsep.model.corpus.table import lookup
 
 
 @dataclass(frozen=True)

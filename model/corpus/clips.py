@@ -19,7 +19,7 @@ from typing import BinaryIO
 import numpy as np
 from pedalboard.io import AudioFile
 
-from model.corpus.filters import (
+from clapsep.model.corpus.filters import (
     ClipRules,
     Segmenter,
     activity_threshold_dbfs,
@@ -28,8 +28,8 @@ from model.corpus.filters import (
     near_silent,
     normalise,
 )
-from model.corpus.manifest import ClipFile, Record
-from model.corpus.sources import SourceItem
+from clapsep.model.corpus.manifest import ClipFile, Record
+from clapsep.model.corpus.sources import SourceItem
 
 BLOCK_FRAMES = 1 << 16
 

@@ -10,12 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-from host.errors import UserError
+from clapsep.errors import UserError
 
 
 def default_out() -> Path:
     """`$CLAPSEP_DATA_DIR/corpus`, else the per-user data folder: never inside the repository."""
-    from host.paths import user_data_dir
+    from clapsep.paths import user_data_dir
 
     return user_data_dir() / "corpus"
 
@@ -41,10 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_build(args: argparse.Namespace) -> int:
-    from model.corpus.build import BuildOptions, Progress, build
-    from model.corpus.errors import CorpusError
-    from model.corpus.packages import apt_install, select
-    from model.corpus.report import format_stats
+    from clapsep.model.corpus.build import BuildOptions, Progress, build
+    from clapsep.model.corpus.errors import CorpusError
+    from clapsep.model.corpus.packages import apt_install, select
+    from clapsep.model.corpus.report import format_stats
 
     if args.limit_per_label is not None and args.limit_per_label < 1:
         raise UserError("--limit-per-label must be at least 1")
@@ -75,7 +75,7 @@ def _run_build(args: argparse.Namespace) -> int:
 
 
 def _run_stats(args: argparse.Namespace) -> int:
-    from model.corpus.report import format_stats, read_summary
+    from clapsep.model.corpus.report import format_stats, read_summary
 
     if not (args.dir / "summary.json").is_file():
         raise UserError(f"no corpus in {args.dir} (summary.json missing); run `clapsep corpus build` first")
@@ -84,7 +84,7 @@ def _run_stats(args: argparse.Namespace) -> int:
 
 
 def _run_example(args: argparse.Namespace) -> int:
-    from model.corpus.example import build_example
+    from clapsep.model.corpus.example import build_example
 
     if not (args.dir / "clips.csv").is_file():
         raise UserError(f"no corpus in {args.dir} (clips.csv missing); run `clapsep corpus build` first")

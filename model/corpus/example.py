@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from pedalboard.io import AudioFile
 
-from model.data.audio import load_audio
+from clapsep.model.data.audio import load_audio
 
 RATE = 48_000
 SECONDS = 8.0

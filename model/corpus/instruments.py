@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from model.corpus.midi import DRUM_CHANNEL, midi_file, phrases
-from model.corpus.packages import Package
-from model.corpus.sources import SourceItem
-from model.corpus.table import Entry
+from clapsep.model.corpus.midi import DRUM_CHANNEL, midi_file, phrases
+from clapsep.model.corpus.packages import Package
+from clapsep.model.corpus.rules import Entry
+from clapsep.model.corpus.sources import SourceItem
 
 
 @dataclass(frozen=True)

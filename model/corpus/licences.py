@@ -11,7 +11,7 @@ from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
 
-from model.corpus.packages import Package
+from clapsep.model.corpus.packages import Package
 
 DOC_DIR = Path("/usr/share/doc")
 

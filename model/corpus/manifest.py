@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model.corpus.errors import CorpusError
+from clapsep.model.corpus.errors import CorpusError
 
 FORMAT = 1
 FINAL_SKIPS = frozenset({"clipping", "silent", "empty", "no_usable_audio"})  # re-reading changes nothing

@@ -12,7 +12,7 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from model.corpus.errors import CorpusError
+from clapsep.model.corpus.errors import CorpusError
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.corpus.manifest import Record
-from model.corpus.table import Entry
-from model.corpus.vocabulary import LABELS, caption
+from clapsep.model.corpus.manifest import Record
+from clapsep.model.corpus.rules import Entry
+from clapsep.model.corpus.vocabulary import LABELS, caption
 
 CLIP_COLUMNS = ("path", "label", "category", "caption", "source_package", "source_file", "licence",
                 "native_sr", "duration_s", "split", "group")

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import BinaryIO
 
-from model.corpus.packages import Package
-from model.corpus.table import Entry
+from clapsep.model.corpus.packages import Package
+from clapsep.model.corpus.rules import Entry
 
 AUDIO_EXTENSIONS = (".ogg", ".wav", ".flac", ".opus", ".mp3", ".aif", ".aiff")
 UNREADABLE_EXTENSIONS = (".opus",)  # pedalboard on Linux has no Opus decoder

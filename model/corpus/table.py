@@ -12,48 +12,21 @@ default, or a speaker / voice pack / drum piece named by the rule.
 """
 
 import re
-from dataclasses import dataclass
 from functools import cache
 
-SKIP = ""
-
-
-@dataclass(frozen=True)
-class Rule:
-    pattern: str
-    label: str
-    what: str = ""
-    language: str = ""
-    group: str = ""  # format string over the pattern's named groups; empty: the file itself
-
-
-@dataclass(frozen=True)
-class Entry:
-    label: str
-    group: str
-    what: str = ""
-    language: str = ""
-
-
-def R(pattern: str, label: str, what: str = "", *, language: str = "", group: str = "") -> Rule:
-    """Shorthand that keeps the tables one rule per line."""
-    return Rule(pattern, label, what, language, group)
+from clapsep.model.corpus.rules import SKIP, Entry, Rule
+from clapsep.model.corpus.table_effects import EFFECT_RULES
+from clapsep.model.corpus.table_speech import SPEECH_RULES
 
 
 @cache
 def _rules(package: str) -> tuple[tuple[re.Pattern[str], Rule], ...]:
-    from model.corpus.table_effects import EFFECT_RULES
-    from model.corpus.table_speech import SPEECH_RULES
-
     rules = SPEECH_RULES.get(package, ()) + EFFECT_RULES.get(package, ())
     return tuple((re.compile(rule.pattern, re.IGNORECASE), rule) for rule in rules)
 
 
 def labelled_packages() -> set[str]:
     """Packages the table has rules for."""
-    from model.corpus.table_effects import EFFECT_RULES
-    from model.corpus.table_speech import SPEECH_RULES
-
     return set(SPEECH_RULES) | set(EFFECT_RULES)
 
 

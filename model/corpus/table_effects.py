@@ -9,7 +9,7 @@ from the same original), the rule names a group so they land in one split.
 
 import re
 
-from model.corpus.table import SKIP, R, Rule
+from clapsep.model.corpus.rules import SKIP, R, Rule
 
 
 def _by_name(names: dict[str, tuple[str, str]]) -> tuple[Rule, ...]:

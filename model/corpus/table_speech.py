@@ -10,7 +10,7 @@ voice: a language folder, a voice pack), so validation voices are never heard in
 training. Paths are relative to the package roots in `packages.py`.
 """
 
-from model.corpus.table import SKIP, R, Rule
+from clapsep.model.corpus.rules import SKIP, R, Rule
 
 _FILLETS = (
     # Fish Fillets NG, Czech dub. File names are <level>-<speaker>-<line>.

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from model.corpus.packages import Package
-from model.corpus.sources import SourceItem
-from model.corpus.table import Entry
+from clapsep.model.corpus.packages import Package
+from clapsep.model.corpus.rules import Entry
+from clapsep.model.corpus.sources import SourceItem
 
 SENTENCES_PER_VOICE = 6
 

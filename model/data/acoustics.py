@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import butter, fftconvolve, sosfilt
 
-from model.configs import SEPARATION_RATE
+from clapsep.model.configs import SEPARATION_RATE
 
 ROOM_BANK_SIZE = 64
 _RT60_RANGE = (0.2, 0.9)  # seconds: a treated studio corner to a hall-like living room

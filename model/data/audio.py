@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from pedalboard.io import AudioFile
 
-from model.configs import SEPARATION_RATE
+from clapsep.model.configs import SEPARATION_RATE
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".aiff", ".aif", ".m4a")
 

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.data.audio import AUDIO_SUFFIXES
+from clapsep.model.data.audio import AUDIO_SUFFIXES
 
 DEFAULT_TEMPLATE = "the sound of {label}"
 

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 import numpy as np
 from torch.utils.data import Dataset, Sampler
 
-from model.data import acoustics
-from model.data.audio import ClipStore
-from model.data.catalog import Clip
-from model.data.mixing import MixConfig, augment, colored_noise, mix, random_crop
+from clapsep.model.data import acoustics
+from clapsep.model.data.audio import ClipStore
+from clapsep.model.data.catalog import Clip
+from clapsep.model.data.mixing import MixConfig, augment, colored_noise, mix, random_crop
 
 SPEECH = "speech"  # the corpus category of every voice label
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from model.configs import SEPARATION_RATE
-from model.data.acoustics import Conditions
+from clapsep.model.configs import SEPARATION_RATE
+from clapsep.model.data.acoustics import Conditions
 
 PEAK_LIMIT = 1.0  # above this the mixture is rescaled ...
 PEAK_TARGET = 0.9  # ... so that its peak becomes this, target scaled alike (as published)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from model.configs import SEPARATION_RATE
+from clapsep.model.configs import SEPARATION_RATE
 
 FAMILIES = {
     "tone": "a steady tone",

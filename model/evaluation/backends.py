@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from host.errors import UserError
+from clapsep.errors import UserError
 
 if TYPE_CHECKING:  # torch stays a lazy import
-    from host.runtime import QuerySpec
-    from model.condition import Query
+    from clapsep.host.runtime import QuerySpec
+    from clapsep.model.condition import Query
 
 MANIFEST_FILE = "manifest.json"  # host.runtime's package manifest
 MODEL_CONFIG_FILE = "config.json"  # model.checkpoints' model directory
@@ -40,8 +40,8 @@ class TorchBackend:
     def __init__(self, model_dir: Path, device: str = "cpu") -> None:
         import torch
 
-        from model.checkpoints import load_model_dir
-        from model.condition import Query
+        from clapsep.model.checkpoints import load_model_dir
+        from clapsep.model.condition import Query
 
         self._torch, self._query = torch, Query
         self.device = torch.device("cuda" if device in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
@@ -52,8 +52,8 @@ class TorchBackend:
         """A `model.condition.Query`; shots decoded at 48 kHz, whole (the model crops them)."""
         if side is None:
             return None
-        from model.configs import QUERY_RATE
-        from model.data.audio import load_audio
+        from clapsep.model.configs import QUERY_RATE
+        from clapsep.model.data.audio import load_audio
 
         shots = [self._torch.from_numpy(load_audio(p, rate=QUERY_RATE)).to(self.device) for p in side.audio]
         return self._query(text=side.text, audio=shots)
@@ -70,7 +70,7 @@ class OnnxBackend:
     """A model package on onnxruntime (`host.runtime`), exactly the render path's graphs."""
 
     def __init__(self, package_dir: Path, device: str = "cpu") -> None:
-        from host.runtime import QueryEncoder, QuerySpec, Separator, load_package
+        from clapsep.host.runtime import QueryEncoder, QuerySpec, Separator, load_package
 
         package = load_package(package_dir)
         self._spec = QuerySpec

@@ -5,16 +5,16 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from host.errors import UserError
+from clapsep.errors import UserError
 
 if TYPE_CHECKING:  # the CLI imports every command module: keep it light
-    from model.evaluation.heldout import ShotPool
+    from clapsep.model.evaluation.heldout import ShotPool
 
 CLIPS_TABLE = "clips.csv"  # the corpus table `clapsep corpus build` writes
 
 
 def _modes(args: argparse.Namespace) -> list[str]:
-    from model.evaluation.runner import DEFAULT_MODE, parse_modes
+    from clapsep.model.evaluation.runner import DEFAULT_MODE, parse_modes
 
     try:
         modes = parse_modes(args.queries or [])
@@ -29,8 +29,8 @@ def _modes(args: argparse.Namespace) -> list[str]:
 
 def _shot_pool(args: argparse.Namespace, modes: list[str]) -> "ShotPool | None":
     """The clips table audio examples come from: --shots-from, else the audio root's clips.csv."""
-    from model.evaluation.heldout import ShotPool
-    from model.evaluation.runner import shot_count
+    from clapsep.model.evaluation.heldout import ShotPool
+    from clapsep.model.evaluation.runner import shot_count
 
     if not any(shot_count(m) for m in modes):
         return None
@@ -46,10 +46,10 @@ def _shot_pool(args: argparse.Namespace, modes: list[str]) -> "ShotPool | None":
 def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from model.evaluation.backends import open_backend
-    from model.evaluation.mixtures import read_mixture_csv
-    from model.evaluation.report import overview, write_report
-    from model.evaluation.runner import evaluate
+    from clapsep.model.evaluation.backends import open_backend
+    from clapsep.model.evaluation.mixtures import read_mixture_csv
+    from clapsep.model.evaluation.report import overview, write_report
+    from clapsep.model.evaluation.runner import evaluate
 
     modes = _modes(args)
     try:
@@ -76,8 +76,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_list(args: argparse.Namespace) -> int:
-    from model.evaluation.heldout import build_eval_list, read_val_clips
-    from model.evaluation.mixtures import write_mixture_csv
+    from clapsep.model.evaluation.heldout import build_eval_list, read_val_clips
+    from clapsep.model.evaluation.mixtures import write_mixture_csv
 
     table = Path(args.corpus) / CLIPS_TABLE
     if not table.is_file():

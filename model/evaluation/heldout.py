@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from model.data.catalog import Clip, read_labelled
-from model.evaluation.mixtures import NOISE_SEPARATOR, MixtureItem
+from clapsep.model.data.catalog import Clip, read_labelled
+from clapsep.model.evaluation.mixtures import NOISE_SEPARATOR, MixtureItem
 
 VAL_SPLIT = "val"
 HELDOUT_SPLITS = ("val", "test")

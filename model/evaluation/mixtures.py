@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from model.configs import SEPARATION_RATE
-from model.data.audio import load_audio
-from model.data.mixing import mix
+from clapsep.model.configs import SEPARATION_RATE
+from clapsep.model.data.audio import load_audio
+from clapsep.model.data.mixing import mix
 
 PUBLISHED_COLUMNS = ("source_file", "positive_caption", "noise_file", "negative_caption")
 NOISE_SEPARATOR = ";"

@@ -6,7 +6,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from model.evaluation.metrics import IMPROVEMENTS, METRICS
+from clapsep.model.evaluation.metrics import IMPROVEMENTS, METRICS
 
 REPORTED = (*IMPROVEMENTS, *METRICS)
 

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from model.evaluation.backends import QuerySide, Separate
-from model.evaluation.heldout import ShotPool
-from model.evaluation.metrics import IMPROVEMENTS, METRICS, item_scores
-from model.evaluation.mixtures import MixtureItem, render
+from clapsep.model.evaluation.backends import QuerySide, Separate
+from clapsep.model.evaluation.heldout import ShotPool
+from clapsep.model.evaluation.metrics import IMPROVEMENTS, METRICS, item_scores
+from clapsep.model.evaluation.mixtures import MixtureItem, render
 
 MODES = ("text-p", "text-n", "text-pn", "audio-1", "audio-5")
 DEFAULT_MODE = "text-pn"

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from pedalboard.io import AudioFile
 
-from model.configs import SEPARATION_RATE
-from model.data.catalog import Clip, read_labelled
+from clapsep.model.configs import SEPARATION_RATE
+from clapsep.model.data.catalog import Clip, read_labelled
 
 
 def corpus_splits(corpus: Path) -> dict[str, list[Clip]]:

@@ -3,11 +3,11 @@
 import argparse
 from pathlib import Path
 
-from host.errors import UserError
+from clapsep.errors import UserError
 
 
 def _run(args: argparse.Namespace) -> int:
-    from model.pretrain.contrastive import PretrainConfig, Pretrainer
+    from clapsep.model.pretrain.contrastive import PretrainConfig, Pretrainer
 
     if args.export_init:
         return _export_init(Path(args.run_dir), Path(args.export_init))
@@ -26,7 +26,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _export_init(run_dir: Path, out: Path) -> int:
-    from model.pretrain.init_model import write_init_model
+    from clapsep.model.pretrain.init_model import write_init_model
 
     checkpoint = next((run_dir / n for n in ("best.pt", "last.pt") if (run_dir / n).is_file()), None)
     if checkpoint is None:

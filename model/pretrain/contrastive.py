@@ -18,14 +18,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from model.checkpoints import load_checkpoint
-from model.clap import ClapQueryEncoder, fit_query_audio
-from model.configs import get_config
-from model.corpus.vocabulary import caption as label_caption
-from model.data.catalog import Clip
-from model.minilm import load_minilm_weights, mean_pool, minilm_tokenizer
-from model.pretrain.clips import band_limit, by_label, corpus_splits, load_clip
-from model.spectral import Resample32To48
+from clapsep.model.checkpoints import load_checkpoint
+from clapsep.model.clap import ClapQueryEncoder, fit_query_audio
+from clapsep.model.configs import get_config
+from clapsep.model.corpus.vocabulary import caption as label_caption
+from clapsep.model.data.catalog import Clip
+from clapsep.model.minilm import load_minilm_weights, mean_pool, minilm_tokenizer
+from clapsep.model.pretrain.clips import band_limit, by_label, corpus_splits, load_clip
+from clapsep.model.spectral import Resample32To48
 
 BANDWIDTHS_HZ = (4000.0, 5512.5, 8000.0, 11025.0)
 

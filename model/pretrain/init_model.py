@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from model.checkpoints import CheckpointError, load_checkpoint, save_model_dir
-from model.minilm import load_minilm_weights, minilm_tokenizer
-from model.separator import CLAPSep, build_model
+from clapsep.model.checkpoints import CheckpointError, load_checkpoint, save_model_dir
+from clapsep.model.minilm import load_minilm_weights, minilm_tokenizer
+from clapsep.model.separator import CLAPSep, build_model
 
 
 def init_from_pretrain(checkpoint: Path, config: str = "bundled") -> CLAPSep:

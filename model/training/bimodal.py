@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.clap import fit_query_audio
-from model.condition import condition_embedding
-from model.separator import CLAPSep
-from model.training.queries import QueryBuilder
+from clapsep.model.clap import fit_query_audio
+from clapsep.model.condition import condition_embedding
+from clapsep.model.separator import CLAPSep
+from clapsep.model.training.queries import QueryBuilder
 
 _CONNECTIVES = re.compile(
     r",|;|\band then\b|\bfollowed by\b|\bwhile\b|\bas well as\b|\balong with\b|\bwith\b|\band\b|\bthen\b"

@@ -4,13 +4,13 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from host.errors import UserError
+from clapsep.errors import UserError
 
 
 def _run(args: argparse.Namespace) -> int:
-    from model.data.synthetic import write_synthetic_corpus
-    from model.training.config import ConfigError, load_config
-    from model.training.trainer import train
+    from clapsep.model.data.synthetic import write_synthetic_corpus
+    from clapsep.model.training.config import ConfigError, load_config
+    from clapsep.model.training.trainer import train
 
     if args.synthesize:
         clips = write_synthetic_corpus(Path(args.synthesize))

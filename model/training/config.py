@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from model.data.catalog import DEFAULT_TEMPLATE
-from model.data.mixing import MixConfig
+from clapsep.model.data.catalog import DEFAULT_TEMPLATE
+from clapsep.model.data.mixing import MixConfig
 
 
 class ConfigError(ValueError):

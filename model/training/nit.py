@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.checkpoints import load_checkpoint
-from model.separator import CLAPSep
-from model.training.losses import separation_loss
-from model.training.queries import QueryBuilder
+from clapsep.model.checkpoints import load_checkpoint
+from clapsep.model.separator import CLAPSep
+from clapsep.model.training.losses import separation_loss
+from clapsep.model.training.queries import QueryBuilder
 
 # Beside `model.safetensors` in the model directories a `nit` run writes.
 NOISE_HEADS_FILE = "noise_heads.safetensors"

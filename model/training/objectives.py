@@ -8,9 +8,9 @@ randomness, so a resumed run repeats it exactly.
 import torch
 from torch import nn
 
-from model.separator import CLAPSep
-from model.training.losses import separation_loss
-from model.training.queries import QueryBuilder
+from clapsep.model.separator import CLAPSep
+from clapsep.model.training.losses import separation_loss
+from clapsep.model.training.queries import QueryBuilder
 
 
 class PlainObjective(nn.Module):

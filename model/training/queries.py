@@ -10,9 +10,9 @@ computed once and cached.
 import torch
 import torch.nn.functional as F
 
-from model.condition import condition_embedding
-from model.configs import QUERY_SAMPLES
-from model.separator import CLAPSep
+from clapsep.model.condition import condition_embedding
+from clapsep.model.configs import QUERY_SAMPLES
+from clapsep.model.separator import CLAPSep
 
 
 def speed_perturb(wave: torch.Tensor, speed: float) -> torch.Tensor:

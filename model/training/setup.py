@@ -11,19 +11,19 @@ from tokenizers import Tokenizer
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from model.checkpoints import TOKENIZER_FILE, load_model_dir, read_model_config
-from model.configs import get_config
-from model.data.audio import ClipStore
-from model.data.catalog import Clip, read_caption_csv, read_labelled, split_clips
-from model.data.datasets import NaturalMixtures, StepBatches, SupervisedMixtures
-from model.minilm import minilm_tokenizer
-from model.separator import CLAPSep, build_model
-from model.tokenizer import train_bpe_tokenizer
-from model.training.bimodal import BiModalObjective
-from model.training.config import TrainConfig
-from model.training.nit import NITObjective, NoiseHeads
-from model.training.objectives import PlainObjective, SemiObjective
-from model.training.queries import QueryBuilder
+from clapsep.model.checkpoints import TOKENIZER_FILE, load_model_dir, read_model_config
+from clapsep.model.configs import get_config
+from clapsep.model.data.audio import ClipStore
+from clapsep.model.data.catalog import Clip, read_caption_csv, read_labelled, split_clips
+from clapsep.model.data.datasets import NaturalMixtures, StepBatches, SupervisedMixtures
+from clapsep.model.minilm import minilm_tokenizer
+from clapsep.model.separator import CLAPSep, build_model
+from clapsep.model.tokenizer import train_bpe_tokenizer
+from clapsep.model.training.bimodal import BiModalObjective
+from clapsep.model.training.config import TrainConfig
+from clapsep.model.training.nit import NITObjective, NoiseHeads
+from clapsep.model.training.objectives import PlainObjective, SemiObjective
+from clapsep.model.training.queries import QueryBuilder
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from model.checkpoints import load_checkpoint
+from clapsep.model.checkpoints import load_checkpoint
 
 STATE_FILE = "last.pt"
 

@@ -1,6 +1,6 @@
 """The training loop: one process or DDP (torchrun), exact resume, validation, logs.
 
-Launch as `clapsep train CONFIG` or `torchrun --nproc_per_node N -m host.cli train CONFIG`
+Launch as `clapsep train CONFIG` or `torchrun --nproc_per_node N -m clapsep.host train CONFIG`
 (the environment torchrun sets selects DDP: gloo on CPU, nccl on GPU). The run folder
 holds `last.pt` (resume state), `metrics.csv`, `tokenizer.json`, and the model
 directories `best/` (highest validation SI-SDRi) and `model/` (last step) that
@@ -24,13 +24,13 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import default_collate
 from tqdm import tqdm
 
-from model.checkpoints import save_model_dir
-from model.separator import CLAPSep
-from model.training.config import ConfigError, TrainConfig
-from model.training.losses import si_snr
-from model.training.nit import NOISE_HEADS_FILE, NoiseHeads
-from model.training.queries import QueryBuilder
-from model.training.setup import (
+from clapsep.model.checkpoints import save_model_dir
+from clapsep.model.separator import CLAPSep
+from clapsep.model.training.config import ConfigError, TrainConfig
+from clapsep.model.training.losses import si_snr
+from clapsep.model.training.nit import NOISE_HEADS_FILE, NoiseHeads
+from clapsep.model.training.queries import QueryBuilder
+from clapsep.model.training.setup import (
     batches,
     build_data,
     build_objective,
@@ -39,7 +39,7 @@ from model.training.setup import (
     ensure_tokenizer,
     read_catalogues,
 )
-from model.training.state import Progress, load_state, rng_state, save_state
+from clapsep.model.training.state import Progress, load_state, rng_state, save_state
 
 METRICS_FILE = "metrics.csv"
 

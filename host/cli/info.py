@@ -6,7 +6,7 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from host.paths import default_model_dir
+from clapsep.paths import default_model_dir
 
 _REPORTED_PACKAGES = (
     "clapsep-studio", "numpy", "onnxruntime", "onnxruntime-gpu", "pedalboard", "tokenizers",

@@ -22,13 +22,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from host.errors import UserError
-from host.presets import write_json_atomic
-from host.render import output_name
-from host.render_command import Request, add_query_options, build_request
-from host.windowing import Cancelled
+from clapsep.errors import UserError
+from clapsep.host.audio_io import AUDIO_SUFFIXES
+from clapsep.host.cli.render import Request, add_query_options, build_request
+from clapsep.host.presets import write_json_atomic
+from clapsep.host.render import output_name
+from clapsep.host.windowing import Cancelled
 
-AUDIO_SUFFIXES = {".wav", ".wave", ".bwf", ".flac", ".aif", ".aiff", ".mp3", ".ogg"}
 SUMMARY_FILE = "clapsep-batch-summary.json"
 
 
@@ -57,7 +57,7 @@ def find_audio(target: Path) -> list[tuple[Path, Path]]:
 
 
 def _render_one(request: Request, condition: Any, source: Path, out_dir: Path, stop: threading.Event) -> FileResult:
-    from host.engine import stem_records
+    from clapsep.host.engine import stem_records
 
     settings = request.settings
     expected = [out_dir / output_name(source, request.query.slug, stem, settings.name_template) for stem in settings.stems]

@@ -18,11 +18,11 @@ from typing import Any
 
 import httpx
 
-from host.atomic_write import write_text_atomic
-from host.engine import DEFAULT_FILE, default_package, installed_packages
-from host.errors import UserError
-from host.paths import bundled_model_dir, default_model_dir, user_data_dir
-from host.runtime.package import MANIFEST_FILE, load_package, sha256_file
+from clapsep.errors import UserError
+from clapsep.files import write_text_atomic
+from clapsep.host.engine import DEFAULT_FILE, default_package, installed_packages
+from clapsep.host.runtime.package import MANIFEST_FILE, load_package, sha256_file
+from clapsep.paths import bundled_model_dir, default_model_dir, user_data_dir
 
 # The authors' release. Their README (github.com/Aisaka0v0/CLAPSep, section "Pretrained
 # model") points to https://huggingface.co/spaces/AisakaMikoto/CLAPSep/tree/main/model,
@@ -239,7 +239,7 @@ def _convert_and_export(clap: Path, clapsep: Path, tok_dir: Path, out: Path, nam
          "--overwrite"],
     ]
     for argv in steps:
-        if subprocess.run([sys.executable, "-m", "host.cli", *argv]).returncode != 0:
+        if subprocess.run([sys.executable, "-m", "clapsep.host", *argv]).returncode != 0:
             raise UserError(f"`clapsep {argv[0]}` failed (its message is above)")
     return out
 

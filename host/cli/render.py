@@ -15,13 +15,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from host.audio_io import Section
-from host.errors import UserError
-from host.presets import Preset, resolve_preset
-from host.render import CHANNEL_MODES, STEMS, RenderSettings
+from clapsep.errors import UserError
+from clapsep.host.audio_io import Section
+from clapsep.host.presets import Preset, resolve_preset
+from clapsep.host.render import CHANNEL_MODES, STEMS, RenderSettings
 
 if TYPE_CHECKING:
-    from host.engine import Engine, Query
+    from clapsep.host.engine import Engine, Query
 
 
 @dataclass(frozen=True)
@@ -89,9 +89,9 @@ def _preset_for(args: argparse.Namespace) -> Preset:
 
 def build_request(args: argparse.Namespace, jobs: int = 1) -> Request:
     """Everything but the inputs: preset, engine, query and settings (raises `UserError`)."""
-    from host.engine import Engine, Query, preset_settings
-    from host.render_cache import RenderCache
-    from host.runtime.sessions import usable_cores
+    from clapsep.host.engine import Engine, Query, preset_settings
+    from clapsep.host.render_cache import RenderCache
+    from clapsep.host.runtime.sessions import usable_cores
 
     if args.model and not Path(args.model).expanduser().is_dir():
         raise UserError(f"model package not found: {args.model}")
@@ -131,7 +131,7 @@ class _ProgressBar:
 
 
 def _run_render(args: argparse.Namespace) -> int:
-    from host.engine import stem_records
+    from clapsep.host.engine import stem_records
 
     for source in args.inputs:
         if not Path(source).is_file():

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from host.errors import UserError
-from host.presets import Preset, PresetLibrary
+from clapsep.errors import UserError
+from clapsep.host.presets import Preset, PresetLibrary
 
 
 def _list(library: PresetLibrary, args: argparse.Namespace) -> int:

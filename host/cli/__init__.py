@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points, version
 
-from host.errors import UserError
+from clapsep.errors import UserError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,6 +51,20 @@ def render_alias(argv: Sequence[str]) -> list[str]:
     return args
 
 
+# A command whose optional dependencies are not installed names the extra that brings them.
+EXTRA_OF = {"PyQt6": "ui", "fastapi": "bridge", "starlette": "bridge", "pydantic": "bridge",
+            "uvicorn": "bridge", "opentimelineio": "bridge", "torch": "train", "laion_clap": "train",
+            "peft": "train", "onnx": "train", "yaml": "train", "safetensors": "train"}
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """`pip install 'clapsep-studio[EXTRA]'` advice when `exc` is an optional dependency."""
+    extra = EXTRA_OF.get((exc.name or "").split(".")[0])
+    if extra is None:
+        return None
+    return f"this command needs {exc.name}, from the [{extra}] extra: pip install 'clapsep-studio[{extra}]'"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = render_alias(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or bool(os.environ.get("CLAPSEP_DEBUG"))
@@ -70,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             raise
+        if isinstance(exc, ModuleNotFoundError) and (advice := missing_extra(exc)):
+            print(f"error: {advice}", file=sys.stderr)
+            return 2
         print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
         return 1
 
