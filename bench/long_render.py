@@ -6,7 +6,7 @@ The input is the example clip (`examples/street/mixture.wav`, 48 kHz stereo) loo
 each length and written once in blocks. Each engine runs in a fresh subprocess, so its
 peak RSS (VmHWM) is its own:
 
-- `host`: `host.engine.Engine.render`, as `clapsep render` runs it: streaming read,
+- `host`: `host.engine.Engine.render_many`, as `clapsep render` runs it: streaming read,
   overlapping windows with crossfades, both stems written. Every host run starts cold
   (an empty data folder, so it loads the text graph to encode its query), so runs of
   different lengths differ only in length. Memory should not grow with the file's length
@@ -45,39 +45,50 @@ def write_long_input(path: Path, minutes: float) -> Path:
     """The example clip looped to `minutes`, written block by block (never whole in memory)."""
     from pedalboard.io import AudioFile
 
+    from clapsep.files import replacing
+
     if path.is_file():
         return path
     with AudioFile(str(EXAMPLE)) as f:
         clip, rate = f.read(f.frames), int(f.samplerate)
     total = int(minutes * 60 * rate)
-    partial = path.with_suffix(".part.wav")
-    with AudioFile(str(partial), "w", samplerate=rate, num_channels=clip.shape[0], bit_depth=24) as out:
+    with (
+        replacing(path) as partial,
+        AudioFile(
+            str(partial), "w", samplerate=rate, num_channels=clip.shape[0], bit_depth=24
+        ) as out,
+    ):
         written = 0
         while written < total:
             block = clip[:, : total - written]
             out.write(block)
             written += block.shape[1]
-    partial.replace(path)
     return path
 
 
 def _worker_host(package: str, source: str, out: str) -> dict[str, Any]:
-    from clapsep.host.engine import Engine, Query
-    from clapsep.host.runtime import QuerySpec
+    from clapsep.host.cli.options import engine_loader
+    from clapsep.host.engine import RenderInput
+    from clapsep.host.presets import Preset
 
-    engine = Engine(Path(package), device="cpu")
-    query = Query(QuerySpec(text=QUERY), None, "speech")
-    started = time.perf_counter()
-    stems, _ = engine.render(Path(source), Path(out), query, engine.settings(overwrite=True))
-    return {"compute_s": time.perf_counter() - started, "provider": engine.provider,
-            "target": str(next(s.path for s in stems if s.stem == "target"))}
+    engine = engine_loader(package, "cpu", cache=False)()
+    started = time.perf_counter()  # encoding the query is part of a cold run
+    request = engine.prepare(Preset(name="speech", positive_text=QUERY), overwrite=True)
+    (outcome,) = engine.render_many(request, [RenderInput(Path(source), Path(out))])
+    return {
+        "compute_s": time.perf_counter() - started,
+        "provider": engine.provider,
+        "target": str(next(s.path for s in outcome.stems if s.stem == "target")),
+    }
 
 
 def _resample_whole(audio: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
     from pedalboard.io import StreamResampler
 
     resampler = StreamResampler(source_rate, target_rate, audio.shape[0])
-    return np.concatenate([resampler.process(np.ascontiguousarray(audio, np.float32)), resampler.process()], axis=1)
+    return np.concatenate(
+        [resampler.process(np.ascontiguousarray(audio, np.float32)), resampler.process()], axis=1
+    )
 
 
 def _worker_demo(config: str, weights: str, source: str, out: str) -> dict[str, Any]:
@@ -106,9 +117,15 @@ def _worker_demo(config: str, weights: str, source: str, out: str) -> dict[str, 
     target = _resample_whole(separated, SEPARATION_RATE, rate)[:, : audio.shape[1]]
     target = np.pad(target, ((0, 0), (0, audio.shape[1] - target.shape[1])))
     path = Path(out) / "demo_target.wav"
-    with AudioFile(str(path), "w", samplerate=rate, num_channels=target.shape[0], bit_depth=32) as f:
+    with AudioFile(
+        str(path), "w", samplerate=rate, num_channels=target.shape[0], bit_depth=32
+    ) as f:
         f.write(target.astype(np.float32))
-    return {"compute_s": time.perf_counter() - started, "provider": "torch-cpu", "target": str(path)}
+    return {
+        "compute_s": time.perf_counter() - started,
+        "provider": "torch-cpu",
+        "target": str(path),
+    }
 
 
 def seam_difference(host_target: Path, demo_target: Path) -> dict[str, float]:
@@ -141,14 +158,23 @@ def _package(config: str, packages: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.long_render", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.long_render", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--config", default="bundled", choices=["bundled", "mini", "official"])
     parser.add_argument("--minutes", nargs="+", type=float, default=[10.0, 60.0])
-    parser.add_argument("--weights", default="", help="model directory of the package's weights (demo run)")
+    parser.add_argument(
+        "--weights", default="", help="model directory of the package's weights (demo run)"
+    )
     parser.add_argument("--no-demo", action="store_true", help="skip the demo-style torch run")
-    parser.add_argument("--work", default=str(Path.home() / ".cache" / "clapsep-bench" / "long"),
-                        help="where the long inputs and the stems go (GBs)")
-    parser.add_argument("--json", default="", help="report path (default bench/results/long_render_<config>.json)")
+    parser.add_argument(
+        "--work",
+        default=str(Path.home() / ".cache" / "clapsep-bench" / "long"),
+        help="where the long inputs and the stems go (GBs)",
+    )
+    parser.add_argument(
+        "--json", default="", help="report path (default bench/results/long_render_<config>.json)"
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -167,37 +193,74 @@ def main(argv: list[str] | None = None) -> int:
         engines = [("host", ["host", str(package), str(source), str(out)])]
         demo_ok = not args.no_demo and (args.weights or args.config != "bundled")
         if demo_ok and minutes == min(args.minutes):
-            engines.append(("demo", ["demo", "bundled" if args.config == "bundled" else args.config,
-                                     args.weights, str(source), str(out)]))
+            engines.append(
+                (
+                    "demo",
+                    [
+                        "demo",
+                        "bundled" if args.config == "bundled" else args.config,
+                        args.weights,
+                        str(source),
+                        str(out),
+                    ],
+                )
+            )
         results = {}
         for name, worker in engines:
             with tempfile.TemporaryDirectory(prefix="clapsep-bench-data-") as data:
                 result = run_worker("bench.long_render", worker, env={"CLAPSEP_DATA_DIR": data})
             results[name] = result
-            rows.append({"minutes": minutes, "engine": name, "compute_s": round(result["compute_s"], 1),
-                         "rtf": round(result["compute_s"] / (minutes * 60), 4),
-                         "peak_rss_mb": round(result["peak_rss_mb"]), "provider": result["provider"],
-                         "torch_imported": result["torch_imported"]})
+            rows.append(
+                {
+                    "minutes": minutes,
+                    "engine": name,
+                    "compute_s": round(result["compute_s"], 1),
+                    "rtf": round(result["compute_s"] / (minutes * 60), 4),
+                    "peak_rss_mb": round(result["peak_rss_mb"]),
+                    "provider": result["provider"],
+                    "torch_imported": result["torch_imported"],
+                }
+            )
             print(f"{minutes:g} min {name}: {rows[-1]}", flush=True)
         if "demo" in results:
-            rows[-1].update({k: round(v, 2) for k, v in
-                             seam_difference(Path(results["host"]["target"]), Path(results["demo"]["target"])).items()})
+            rows[-1].update(
+                {
+                    k: round(v, 2)
+                    for k, v in seam_difference(
+                        Path(results["host"]["target"]), Path(results["demo"]["target"])
+                    ).items()
+                }
+            )
     host_rss = [r["peak_rss_mb"] for r in rows if r["engine"] == "host"]  # shortest first
-    report = {"config": args.config, "package": str(package), "input": f"{EXAMPLE.name} looped, 48 kHz stereo",
-              "query": QUERY, "rows": rows,
-              "note": "trained weights" if args.config == "bundled" else "untrained weights: speed and memory only",
-              "host_rss_growth": round(host_rss[-1] / host_rss[0] - 1, 3) if len(host_rss) > 1 else None,
-              "machine": {"cpu_cores": os.cpu_count(), "platform": platform.platform()}}
+    report = {
+        "config": args.config,
+        "package": str(package),
+        "input": f"{EXAMPLE.name} looped, 48 kHz stereo",
+        "query": QUERY,
+        "rows": rows,
+        "note": "trained weights"
+        if args.config == "bundled"
+        else "untrained weights: speed and memory only",
+        "host_rss_growth": round(host_rss[-1] / host_rss[0] - 1, 3) if len(host_rss) > 1 else None,
+        "machine": {"cpu_cores": os.cpu_count(), "platform": platform.platform()},
+    }
     head = f"{'min':>5} {'engine':<6} {'compute s':>10} {'RTF':>7} {'peak RSS MB':>12}  seams"
     print(head + "\n" + "-" * len(head))
     for r in rows:
-        seams = (f"host vs demo {r['host_vs_demo_snr_db']} dB" if "host_vs_demo_snr_db" in r else "") + (
-            f", cuts add {r['seam_excess_db']} dB" if "seam_excess_db" in r else "")
-        print(f"{r['minutes']:>5g} {r['engine']:<6} {r['compute_s']:>10} {r['rtf']:>7} {r['peak_rss_mb']:>12}  {seams}")
+        seams = (
+            f"host vs demo {r['host_vs_demo_snr_db']} dB" if "host_vs_demo_snr_db" in r else ""
+        ) + (f", cuts add {r['seam_excess_db']} dB" if "seam_excess_db" in r else "")
+        print(
+            f"{r['minutes']:>5g} {r['engine']:<6} {r['compute_s']:>10} {r['rtf']:>7} {r['peak_rss_mb']:>12}  {seams}"
+        )
     if report["host_rss_growth"] is not None:
-        print(f"host peak RSS growth from {min(args.minutes):g} to {max(args.minutes):g} min: "
-              f"{100 * report['host_rss_growth']:+.1f} % (goal: within 15 %)")
-    write_report(args.json or str(ROOT / "bench" / "results" / f"long_render_{args.config}.json"), report)
+        print(
+            f"host peak RSS growth from {min(args.minutes):g} to {max(args.minutes):g} min: "
+            f"{100 * report['host_rss_growth']:+.1f} % (goal: within 15 %)"
+        )
+    write_report(
+        args.json or str(ROOT / "bench" / "results" / f"long_render_{args.config}.json"), report
+    )
     return 0
 
 

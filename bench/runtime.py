@@ -74,18 +74,29 @@ def _worker_ort(package: str, level: str, threads: int) -> dict[str, Any]:
 
     windows = _windows()
     started = time.perf_counter()
-    separator = Separator(load_package(Path(package)), device="cpu", threads=threads, optimization=level)
+    separator = Separator(
+        load_package(Path(package)), device="cpu", threads=threads, optimization=level
+    )
     load_s = time.perf_counter() - started
     cond = _condition()
-    return {"load_s": load_s, "compute_s": _time_windows(lambda x: separator.separate(x, cond), windows),
-            "provider": separator.provider}
+    return {
+        "load_s": load_s,
+        "compute_s": _time_windows(lambda x: separator.separate(x, cond), windows),
+        "provider": separator.provider,
+    }
 
 
 def _row(config: str, engine: str, result: dict[str, Any]) -> dict[str, Any]:
-    return {"config": config, "engine": engine, "load_s": round(result["load_s"], 2),
-            "compute_s": round(result["compute_s"], 2), "rtf": round(result["compute_s"] / AUDIO_SECONDS, 4),
-            "peak_rss_mb": round(result["peak_rss_mb"]), "provider": result.get("provider", "torch"),
-            "torch_imported": result["torch_imported"]}
+    return {
+        "config": config,
+        "engine": engine,
+        "load_s": round(result["load_s"], 2),
+        "compute_s": round(result["compute_s"], 2),
+        "rtf": round(result["compute_s"] / AUDIO_SECONDS, 4),
+        "peak_rss_mb": round(result["peak_rss_mb"]),
+        "provider": result.get("provider", "torch"),
+        "torch_imported": result["torch_imported"],
+    }
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
@@ -94,21 +105,39 @@ def _table(rows: list[dict[str, Any]]) -> str:
     eager = {r["config"]: r["compute_s"] for r in rows if r["engine"] == "torch-eager"}
     for r in rows:
         speedup = eager.get(r["config"], math.nan) / r["compute_s"]
-        lines.append(f"{r['config']:<9} {r['engine']:<16} {r['load_s']:>7.2f} {r['compute_s']:>7.2f}s "
-                     f"{r['rtf']:>7.4f} {speedup:>8.2f}x {r['peak_rss_mb']:>12}")
+        lines.append(
+            f"{r['config']:<9} {r['engine']:<16} {r['load_s']:>7.2f} {r['compute_s']:>7.2f}s "
+            f"{r['rtf']:>7.4f} {speedup:>8.2f}x {r['peak_rss_mb']:>12}"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.runtime", description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", nargs="+", default=["mini", "official"], choices=["mini", "official"])
-    parser.add_argument("--levels", nargs="+", default=["all", "extended", "basic", "disable"],
-                        help="onnxruntime graph optimisation levels to compare")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: usable cores)")
-    parser.add_argument("--packages", default=str(Path.home() / ".cache" / "clapsep-bench"),
-                        help="where untrained packages are exported once and reused")
-    parser.add_argument("--json", default=str(Path(__file__).parent / "results" / "runtime.json"),
-                        help="JSON results file")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.runtime", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--configs", nargs="+", default=["mini", "official"], choices=["mini", "official"]
+    )
+    parser.add_argument(
+        "--levels",
+        nargs="+",
+        default=["all", "extended", "basic", "disable"],
+        help="onnxruntime graph optimisation levels to compare",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="CPU threads (default: usable cores)"
+    )
+    parser.add_argument(
+        "--packages",
+        default=str(Path.home() / ".cache" / "clapsep-bench"),
+        help="where untrained packages are exported once and reused",
+    )
+    parser.add_argument(
+        "--json",
+        default=str(Path(__file__).parent / "results" / "runtime.json"),
+        help="JSON results file",
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     from clapsep.host.runtime.sessions import usable_cores
@@ -116,7 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     threads = args.threads or usable_cores()
     if args.worker:
         kind, *rest = args.worker
-        result = _worker_torch(rest[0], threads) if kind == "torch" else _worker_ort(rest[0], rest[1], threads)
+        result = (
+            _worker_torch(rest[0], threads)
+            if kind == "torch"
+            else _worker_ort(rest[0], rest[1], threads)
+        )
         report_from_worker(result)
         return 0
     from clapsep.export.package import ensure_untrained_package
@@ -126,15 +159,33 @@ def main(argv: list[str] | None = None) -> int:
         package = Path(args.packages) / config
         started = time.perf_counter()
         ensure_untrained_package(config, package)
-        print(f"{config}: package ready in {time.perf_counter() - started:.0f} s ({package})", flush=True)
+        print(
+            f"{config}: package ready in {time.perf_counter() - started:.0f} s ({package})",
+            flush=True,
+        )
         rows.append(_row(config, "torch-eager", run_worker("bench.runtime", ["torch", config])))
         for level in args.levels:
-            rows.append(_row(config, f"ort-cpu-{level}", run_worker("bench.runtime", ["ort", str(package), level])))
+            rows.append(
+                _row(
+                    config,
+                    f"ort-cpu-{level}",
+                    run_worker("bench.runtime", ["ort", str(package), level]),
+                )
+            )
     print(_table(rows))
-    report = {"audio_seconds": AUDIO_SECONDS, "window_samples": WINDOW, "threads": threads,
-              "machine": {"cpu_cores": os.cpu_count(), "usable_cores": usable_cores(),
-                          "platform": platform.platform(), "processor": platform.processor()},
-              "note": "untrained weights: speed and memory only", "rows": rows}
+    report = {
+        "audio_seconds": AUDIO_SECONDS,
+        "window_samples": WINDOW,
+        "threads": threads,
+        "machine": {
+            "cpu_cores": os.cpu_count(),
+            "usable_cores": usable_cores(),
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+        },
+        "note": "untrained weights: speed and memory only",
+        "rows": rows,
+    }
     write_report(args.json, report)
     return 0
 

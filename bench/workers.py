@@ -27,14 +27,24 @@ def peak_rss_mb() -> float:
 
 def report_from_worker(result: dict[str, Any]) -> None:
     """The worker's last line: its result plus its peak RSS and whether torch got imported."""
-    print(json.dumps({**result, "peak_rss_mb": peak_rss_mb(), "torch_imported": "torch" in sys.modules}))
+    print(
+        json.dumps(
+            {**result, "peak_rss_mb": peak_rss_mb(), "torch_imported": "torch" in sys.modules}
+        )
+    )
 
 
 def run_worker(module: str, args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run `python -m module --worker ARGS` offline from the repository root, with `env` added; its result."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
-    done = subprocess.run([sys.executable, "-m", module, "--worker", *args], capture_output=True, text=True,
-                          env=env, check=False, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--worker", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        cwd=ROOT,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"worker {args} failed: {done.stderr.strip().splitlines()[-3:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -48,7 +48,9 @@ def _rename_no_replace(temp: Path, dest: Path) -> None:
         os.link(temp, dest)
     except FileExistsError:
         temp.unlink(missing_ok=True)
-        raise UserError(f"{dest} already exists; choose another name or allow overwriting") from None
+        raise UserError(
+            f"{dest} already exists; choose another name or allow overwriting"
+        ) from None
     except OSError:  # no hard links here (FAT, some network shares): check, then rename
         check_writable(dest, overwrite=False)
         os.replace(temp, dest)

@@ -17,7 +17,10 @@ def read(path: str) -> np.ndarray:
 
 def si_sdr(estimate: np.ndarray, reference: np.ndarray) -> float:
     """Scale-invariant SDR over all channels (Le Roux et al. 2019)."""
-    estimate, reference = estimate.reshape(-1).astype(np.float64), reference.reshape(-1).astype(np.float64)
+    estimate, reference = (
+        estimate.reshape(-1).astype(np.float64),
+        reference.reshape(-1).astype(np.float64),
+    )
     target = (estimate @ reference / (reference @ reference)) * reference
     return float(10 * np.log10((target @ target) / ((estimate - target) @ (estimate - target))))
 
@@ -26,12 +29,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("mixture")
     parser.add_argument("estimate")
-    parser.add_argument("--reference", nargs="+", required=True, help="reference stems; their sum is the target")
+    parser.add_argument(
+        "--reference", nargs="+", required=True, help="reference stems; their sum is the target"
+    )
     parser.add_argument("--label", default="estimate")
     args = parser.parse_args()
     reference = sum(read(p) for p in args.reference)
     before, after = si_sdr(read(args.mixture), reference), si_sdr(read(args.estimate), reference)
-    print(f"{args.label}: SI-SDR mixture {before:.1f} dB -> stem {after:.1f} dB (improvement {after - before:+.1f} dB)")
+    print(
+        f"{args.label}: SI-SDR mixture {before:.1f} dB -> stem {after:.1f} dB (improvement {after - before:+.1f} dB)"
+    )
 
 
 if __name__ == "__main__":

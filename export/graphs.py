@@ -19,15 +19,37 @@ import onnx
 import torch
 from torch import nn
 
-from clapsep.host.runtime.package import AUDIO_OUTPUT, NOISE_OUTPUT, TEXT_OUTPUT
+from clapsep.files import replacing
 from clapsep.model.configs import MAX_WINDOW_SAMPLES, QUERY_SAMPLES
 from clapsep.model.separator import MIN_WINDOW_SAMPLES, CLAPSep
+from clapsep.package_format import (
+    ATTENTION_MASK_INPUT,
+    AUDIO_INPUT,
+    AUDIO_OUTPUT,
+    CONDITION_INPUT,
+    MIXTURE_INPUT,
+    NOISE_OUTPUT,
+    SEPARATED_OUTPUT,
+    TEXT_OUTPUT,
+    TOKEN_IDS_INPUT,
+)
 
 OPSET = 18
 MAX_BATCH = 64  # windows per separator run (the runtime sends at most its batch size)
 # Ops whose float16 range or precision would change the result audibly.
-_FP32_OPS = ["Log", "Pow", "Sqrt", "ReduceMean", "LayerNormalization", "BatchNormalization",
-             "Div", "Softmax", "Sigmoid", "Reciprocal", "Resize"]
+_FP32_OPS = [
+    "Log",
+    "Pow",
+    "Sqrt",
+    "ReduceMean",
+    "LayerNormalization",
+    "BatchNormalization",
+    "Div",
+    "Softmax",
+    "Sigmoid",
+    "Reciprocal",
+    "Resize",
+]
 
 
 class AudioQueryGraph(nn.Module):
@@ -52,15 +74,34 @@ class TextQueryGraph(nn.Module):
         return self.clap.text_embedding(input_ids, attention_mask)
 
 
-def _export(module: nn.Module, args: tuple[torch.Tensor, ...], path: Path, inputs: list[str],
-            output: str, dynamic_shapes: dict) -> None:
-    """Dynamo export to one self-contained file, then the ONNX checker."""
+def _export(
+    module: nn.Module,
+    args: tuple[torch.Tensor, ...],
+    path: Path,
+    inputs: list[str],
+    output: str,
+    dynamic_shapes: tuple[dict, ...],
+) -> None:
+    """Dynamo export to one self-contained file, then the ONNX checker.
+
+    `inputs` name the graph's inputs (the package format's names); `dynamic_shapes`
+    gives each positional argument's dynamic axes, in the same order.
+    """
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         logging.getLogger("torch.onnx").setLevel(logging.ERROR)
-        torch.onnx.export(module.eval(), args, str(path), dynamo=True, external_data=False,
-                          opset_version=OPSET, input_names=inputs, output_names=[output],
-                          dynamic_shapes=dynamic_shapes, verbose=False)
+        torch.onnx.export(
+            module.eval(),
+            args,
+            str(path),
+            dynamo=True,
+            external_data=False,
+            opset_version=OPSET,
+            input_names=inputs,
+            output_names=[output],
+            dynamic_shapes=dynamic_shapes,
+            verbose=False,
+        )
     onnx.checker.check_model(str(path), full_check=True)
 
 
@@ -70,8 +111,14 @@ def _export_windowed(module: nn.Module, condition_dim: int, path: Path, output: 
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     mixture = 0.1 * torch.randn(2, MAX_WINDOW_SAMPLES)
     condition = nn.functional.normalize(torch.randn(2, condition_dim), dim=-1)
-    _export(module, (mixture, condition), path, ["mixture", "condition"], output,
-            {"mixture": {0: batch, 1: samples}, "condition": {0: batch}})
+    _export(
+        module,
+        (mixture, condition),
+        path,
+        [MIXTURE_INPUT, CONDITION_INPUT],
+        output,
+        ({0: batch, 1: samples}, {0: batch}),
+    )
 
 
 def export_separator(model: CLAPSep, path: Path) -> None:
@@ -81,18 +128,24 @@ def export_separator(model: CLAPSep, path: Path) -> None:
     burnt the example batch into a reshape; `model._laion` replaces it, and a batch of
     windows now matches torch as closely as one window does.)
     """
-    _export_windowed(model, model.config.condition_dim, path, "separated")
+    _export_windowed(model, model.config.condition_dim, path, SEPARATED_OUTPUT)
 
 
 def export_noise(noise: nn.Module, condition_dim: int, path: Path) -> None:
-    """The off-query noise (`model.training.nit.OffQueryNoise`): the separator's inputs and windows."""
+    """The off-query noise (`model.noise.OffQueryNoise`): the separator's inputs and windows."""
     _export_windowed(noise, condition_dim, path, NOISE_OUTPUT)
 
 
 def export_audio_query(model: CLAPSep, path: Path) -> None:
     batch = torch.export.Dim("batch", min=1, max=64)
-    _export(AudioQueryGraph(model), (0.1 * torch.randn(2, QUERY_SAMPLES),), path, ["audio"], AUDIO_OUTPUT,
-            {"audio": {0: batch}})
+    _export(
+        AudioQueryGraph(model),
+        (0.1 * torch.randn(2, QUERY_SAMPLES),),
+        path,
+        [AUDIO_INPUT],
+        AUDIO_OUTPUT,
+        ({0: batch},),
+    )
 
 
 def export_text_query(model: CLAPSep, path: Path) -> None:
@@ -101,8 +154,14 @@ def export_text_query(model: CLAPSep, path: Path) -> None:
     ids = torch.randint(4, 200, (2, length))
     mask = torch.ones(2, length, dtype=torch.long)
     mask[1, length // 2 :] = 0
-    _export(TextQueryGraph(model), (ids, mask), path, ["input_ids", "attention_mask"], TEXT_OUTPUT,
-            {"input_ids": {0: batch}, "attention_mask": {0: batch}})
+    _export(
+        TextQueryGraph(model),
+        (ids, mask),
+        path,
+        [TOKEN_IDS_INPUT, ATTENTION_MASK_INPUT],
+        TEXT_OUTPUT,
+        ({0: batch}, {0: batch}),
+    )
 
 
 def convert_fp16(source: Path, target: Path) -> None:
@@ -171,10 +230,15 @@ def _store_weights_fp16(graph: onnx.GraphProto, min_elements: int = 16) -> None:
         if init.data_type != onnx.TensorProto.FLOAT or _elements(init) < min_elements:
             continue
         name = init.name
-        half = onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(init).astype("float16"), f"{name}__fp16")
+        half = onnx.numpy_helper.from_array(
+            onnx.numpy_helper.to_array(init).astype("float16"), f"{name}__fp16"
+        )
         init.CopyFrom(half)
-        casts.append(onnx.helper.make_node("Cast", [half.name], [name], to=onnx.TensorProto.FLOAT,
-                                           name=f"{name}__to_fp32"))
+        casts.append(
+            onnx.helper.make_node(
+                "Cast", [half.name], [name], to=onnx.TensorProto.FLOAT, name=f"{name}__to_fp32"
+            )
+        )
     nodes = casts + list(graph.node)
     del graph.node[:]
     graph.node.extend(nodes)
@@ -201,10 +265,10 @@ def quantize_lookup_tables_int8(path: Path) -> None:
     model = onnx.load(str(path))
     del model.graph.value_info[:]  # the exporter's shape hints trip the quantiser's re-inference
     onnx.save_model(model, str(path))
-    quantized = path.with_suffix(".int8.onnx")
-    quantize_dynamic(str(path), str(quantized), weight_type=QuantType.QInt8,
-                     op_types_to_quantize=["Gather"])
-    quantized.replace(path)
+    with replacing(path) as quantized:
+        quantize_dynamic(
+            str(path), str(quantized), weight_type=QuantType.QInt8, op_types_to_quantize=["Gather"]
+        )
     onnx.checker.check_model(str(path), full_check=True)
 
 

@@ -1,7 +1,8 @@
 """Build a model package: load (or not) weights, export the graphs, write the manifest.
 
-The manifest is written last, with the size and sha256 of every file, so a package
-interrupted half-way has no manifest and is refused by the runtime instead of running.
+The package is written in a hidden folder beside its destination and renamed into place
+when whole; its manifest, written last, holds the size and sha256 of every file, so a
+package that is half-copied later is refused by the runtime instead of running.
 An export without weights is an untrained model (for benchmarks and tests); the
 manifest and the command both say so. Configurations without a tokenizer of their own
 (`mini`, untrained exports) get a small byte-level BPE trained on the captions below.
@@ -23,21 +24,8 @@ from tokenizers import Tokenizer
 
 from clapsep.errors import UserError
 from clapsep.export import graphs
-from clapsep.host.runtime.package import (
-    AUDIO_GRAPH,
-    FORMAT,
-    FORMAT_VERSION,
-    MANIFEST_FILE,
-    NOISE_GRAPH,
-    NOISE_OUTPUT,
-    SEPARATOR_FP16_GRAPH,
-    SEPARATOR_GRAPH,
-    TEXT_GRAPH,
-    TOKENIZER_FILE,
-    load_package,
-    package_digest,
-    sha256_file,
-)
+from clapsep.files import replacing
+from clapsep.host.runtime.package import load_package
 from clapsep.model.checkpoints import (
     CheckpointError,
     load_checkpoint,
@@ -45,23 +33,57 @@ from clapsep.model.checkpoints import (
     state_dict_of,
 )
 from clapsep.model.configs import MAX_WINDOW_SAMPLES, QUERY_RATE, QUERY_SAMPLES, SEPARATION_RATE
+from clapsep.model.noise import NoiseHeads, OffQueryNoise
 from clapsep.model.separator import MIN_WINDOW_SAMPLES, CLAPSep, build_model
 from clapsep.model.tokenizer import train_bpe_tokenizer
-from clapsep.model.training.nit import NoiseHeads, OffQueryNoise
+from clapsep.package_format import (
+    AUDIO_GRAPH,
+    CONDITION_INPUT,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST_FILE,
+    MIXTURE_INPUT,
+    NOISE_GRAPH,
+    NOISE_OUTPUT,
+    SEPARATED_OUTPUT,
+    SEPARATOR_FP16_GRAPH,
+    SEPARATOR_GRAPH,
+    TEXT_GRAPH,
+    TOKENIZER_FILE,
+    package_digest,
+    sha256_file,
+)
 
 BPE_VOCAB = 1024
 UNTRAINED_SEED = 0
 CAPTIONS = (
-    "a dog barks in the distance", "a man speaks while birds chirp", "rain falls on a tin roof",
-    "a car engine idles and then accelerates", "a woman sings with an acoustic guitar",
-    "applause and cheering from a crowd", "a telephone rings twice", "wind blows through trees",
-    "footsteps on a wooden floor", "a baby cries while music plays", "water running from a tap",
-    "a siren wails as traffic passes", "piano notes over soft background noise",
-    "a cat meows and a door closes", "thunder rumbles during heavy rain", "a drum beat with bass",
-    "people talking in a busy restaurant", "a helicopter flies overhead", "keyboard typing",
-    "an electric guitar solo", "ocean waves crash on the shore", "a clock ticks loudly",
-    "children laughing and playing outside", "a train horn and rails clattering",
-    "violin and cello playing a slow melody", "hammering and a power drill", "a crow caws",
+    "a dog barks in the distance",
+    "a man speaks while birds chirp",
+    "rain falls on a tin roof",
+    "a car engine idles and then accelerates",
+    "a woman sings with an acoustic guitar",
+    "applause and cheering from a crowd",
+    "a telephone rings twice",
+    "wind blows through trees",
+    "footsteps on a wooden floor",
+    "a baby cries while music plays",
+    "water running from a tap",
+    "a siren wails as traffic passes",
+    "piano notes over soft background noise",
+    "a cat meows and a door closes",
+    "thunder rumbles during heavy rain",
+    "a drum beat with bass",
+    "people talking in a busy restaurant",
+    "a helicopter flies overhead",
+    "keyboard typing",
+    "an electric guitar solo",
+    "ocean waves crash on the shore",
+    "a clock ticks loudly",
+    "children laughing and playing outside",
+    "a train horn and rails clattering",
+    "violin and cello playing a slow melody",
+    "hammering and a power drill",
+    "a crow caws",
 )
 LICENCES = {
     "project": "GPL-3.0-or-later (clapsep-studio export code)",
@@ -77,7 +99,9 @@ class ExportSource:
     tokenizer: Tokenizer
     trained: bool
     provenance: dict[str, Any]
-    noise: OffQueryNoise | None = None  # the NIT noise heads on `model`, when it was trained with them
+    noise: OffQueryNoise | None = (
+        None  # the NIT noise heads on `model`, when it was trained with them
+    )
 
 
 def _caption_tokenizer(max_length: int) -> Tokenizer:
@@ -109,11 +133,15 @@ def _load_noise(model: CLAPSep, weights: Path | None) -> OffQueryNoise | None:
     try:
         heads = NoiseHeads.from_model_dir(weights, model)
     except (CheckpointError, ValueError, RuntimeError) as exc:
-        raise UserError(f"{weights}: cannot load the noise heads: {str(exc).splitlines()[0]}") from None
+        raise UserError(
+            f"{weights}: cannot load the noise heads: {str(exc).splitlines()[0]}"
+        ) from None
     return OffQueryNoise(model, heads).eval() if heads is not None else None
 
 
-def load_source(config: str, weights: Path | None = None, tokenizer: Path | None = None) -> ExportSource:
+def load_source(
+    config: str, weights: Path | None = None, tokenizer: Path | None = None
+) -> ExportSource:
     """The model of `config` with `weights` (a model directory or a state-dict file), or untrained.
 
     A model directory with noise heads beside its weights also yields their off-query noise.
@@ -128,19 +156,27 @@ def load_source(config: str, weights: Path | None = None, tokenizer: Path | None
         provenance["model_dir"] = meta.get("provenance", {})
     if tok is None:
         if weights is not None and config != "mini":
-            raise UserError(f"{config} weights need their tokenizer: pass --tokenizer tokenizer.json")
+            raise UserError(
+                f"{config} weights need their tokenizer: pass --tokenizer tokenizer.json"
+            )
         tok = _caption_tokenizer(model.config.text.max_length)
-        provenance["tokenizer"] = f"byte-level BPE ({BPE_VOCAB}) trained on {len(CAPTIONS)} built-in captions"
+        provenance["tokenizer"] = (
+            f"byte-level BPE ({BPE_VOCAB}) trained on {len(CAPTIONS)} built-in captions"
+        )
     if tok.get_vocab_size() > model.config.text.vocab_size:
-        raise UserError(f"tokenizer has {tok.get_vocab_size()} tokens; the {config} text model takes "
-                        f"{model.config.text.vocab_size}")
+        raise UserError(
+            f"tokenizer has {tok.get_vocab_size()} tokens; the {config} text model takes "
+            f"{model.config.text.vocab_size}"
+        )
     model.tokenizer = tok  # the torch side tokenises exactly as the package will
     if noise is not None:
         provenance["noise_heads"] = len(noise.heads.proj)
     return ExportSource(model.eval(), tok, weights is not None, provenance, noise)
 
 
-def _manifest(source: ExportSource, name: str, package_version: str, files: dict[str, Any]) -> dict[str, Any]:
+def _manifest(
+    source: ExportSource, name: str, package_version: str, files: dict[str, Any]
+) -> dict[str, Any]:
     cfg = source.model.config
     try:
         tool = version("clapsep-studio")
@@ -148,43 +184,70 @@ def _manifest(source: ExportSource, name: str, package_version: str, files: dict
         tool = "unknown"
     licence = dict(LICENCES)
     if source.trained:
-        licence["weights"] = ("see provenance: converted releases inherit the CLAPSep and LAION-CLAP "
-                              "licences; project-trained weights follow their training data's terms")
+        licence["weights"] = (
+            "see provenance: converted releases inherit the CLAPSep and LAION-CLAP "
+            "licences; project-trained weights follow their training data's terms"
+        )
     return {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "name": name, "version": package_version,
-        "configuration": cfg.name, "model_config": cfg.to_dict(), "trained": source.trained,
-        "sample_rate": SEPARATION_RATE, "query_sample_rate": QUERY_RATE,
-        "window_samples": MAX_WINDOW_SAMPLES, "min_window_samples": MIN_WINDOW_SAMPLES,
-        "query_samples": QUERY_SAMPLES, "embedding_dim": cfg.embedding_dim,
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "version": package_version,
+        "configuration": cfg.name,
+        "model_config": cfg.to_dict(),
+        "trained": source.trained,
+        "sample_rate": SEPARATION_RATE,
+        "query_sample_rate": QUERY_RATE,
+        "window_samples": MAX_WINDOW_SAMPLES,
+        "min_window_samples": MIN_WINDOW_SAMPLES,
+        "query_samples": QUERY_SAMPLES,
+        "embedding_dim": cfg.embedding_dim,
         "condition_dim": cfg.condition_dim,
-        "separator": {"graph": SEPARATOR_GRAPH, "fp16_graph": SEPARATOR_FP16_GRAPH,
-                      **_window_inputs(cfg.condition_dim), "outputs": ["separated"], "floor": "linear-blend",
-                      "floor_rule": "target' = f*x + (1-f)*target, f = 10^(-dB/20); residual = x - target'"},
-        "query_encoder": {"kind": "clap-htsat-roberta", "audio_graph": AUDIO_GRAPH, "text_graph": TEXT_GRAPH,
-                          "tokenizer": TOKENIZER_FILE, "max_tokens": cfg.text.max_length,
-                          "audio_fit": "repeat-pad then zero-pad, or centre-crop, to query_samples",
-                          "condition": "normalize(concat(positive or zeros, negative or zeros))"},
+        "separator": {
+            "graph": SEPARATOR_GRAPH,
+            "fp16_graph": SEPARATOR_FP16_GRAPH,
+            **_window_inputs(cfg.condition_dim),
+            "outputs": [SEPARATED_OUTPUT],
+            "floor": "linear-blend",
+            "floor_rule": "target' = f*x + (1-f)*target, f = 10^(-dB/20); residual = x - target'",
+        },
+        "query_encoder": {
+            "kind": "clap-htsat-roberta",
+            "audio_graph": AUDIO_GRAPH,
+            "text_graph": TEXT_GRAPH,
+            "tokenizer": TOKENIZER_FILE,
+            "max_tokens": cfg.text.max_length,
+            "audio_fit": "repeat-pad then zero-pad, or centre-crop, to query_samples",
+            "condition": "normalize(concat(positive or zeros, negative or zeros))",
+        },
         **({"noise": _noise_entry(source.noise)} if source.noise is not None else {}),
         "opset": graphs.OPSET,
         "exporter": f"torch.onnx dynamo (torch {torch.__version__})",
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "licence": licence,
         "provenance": {"tool": f"clapsep-studio {tool}", **source.provenance},
-        "digest": package_digest(files), "files": files,
+        "digest": package_digest(files),
+        "files": files,
     }
 
 
 def _window_inputs(condition_dim: int) -> dict[str, Any]:
     """The inputs of a graph `graphs._export_windowed` wrote (the runtime reads the batch axis here)."""
-    return {"inputs": {"mixture": ["batch", "samples"], "condition": ["batch", condition_dim]},
-            "batch": "dynamic: a batch of windows per run"}
+    return {
+        "inputs": {MIXTURE_INPUT: ["batch", "samples"], CONDITION_INPUT: ["batch", condition_dim]},
+        "batch": "dynamic: a batch of windows per run",
+    }
 
 
 def _noise_entry(noise: OffQueryNoise) -> dict[str, Any]:
-    return {"graph": NOISE_GRAPH, **_window_inputs(noise.model.config.condition_dim), "outputs": [NOISE_OUTPUT],
-            "heads": len(noise.heads.proj),
-            "rule": "off-query noise: the mixture under min(1, sum of the noise heads' masks), the heads "
-                    "conditioned on the mixture and the query's condition; not part of target + residual"}
+    return {
+        "graph": NOISE_GRAPH,
+        **_window_inputs(noise.model.config.condition_dim),
+        "outputs": [NOISE_OUTPUT],
+        "heads": len(noise.heads.proj),
+        "rule": "off-query noise: the mixture under min(1, sum of the noise heads' masks), the heads "
+        "conditioned on the mixture and the query's condition; not part of target + residual",
+    }
 
 
 def check_out_dir(out: Path, overwrite: bool) -> None:
@@ -211,37 +274,56 @@ def compact_graphs(out: Path) -> dict[str, str]:
     return storage
 
 
-def write_package(source: ExportSource, out: Path, name: str | None = None, package_version: str = "0.1.0",
-                  fp16: bool = True, overwrite: bool = False, compact: bool = False) -> Path:
+def write_package(
+    source: ExportSource,
+    out: Path,
+    name: str | None = None,
+    package_version: str = "0.1.0",
+    fp16: bool = True,
+    overwrite: bool = False,
+    compact: bool = False,
+) -> Path:
     """Export every graph of `source` into the folder `out` and seal it with the manifest.
 
+    The package is built in a hidden folder beside `out` and renamed into place when
+    complete, so an existing package stays whole until its replacement is ready.
     `compact` stores weights in float16 (and the text token table in int8) while keeping
     float32 arithmetic: the bundled model ships this way to stay small.
     """
     out = Path(out)
     check_out_dir(out, overwrite)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    model = source.model
-    graphs.export_separator(model, out / SEPARATOR_GRAPH)
-    if fp16:
-        graphs.convert_fp16(out / SEPARATOR_GRAPH, out / SEPARATOR_FP16_GRAPH)
-    graphs.export_audio_query(model, out / AUDIO_GRAPH)
-    graphs.export_text_query(model, out / TEXT_GRAPH)
-    if source.noise is not None:
-        graphs.export_noise(source.noise, model.config.condition_dim, out / NOISE_GRAPH)
-    storage = compact_graphs(out) if compact else None
-    (out / TOKENIZER_FILE).write_text(source.tokenizer.to_str(), encoding="utf-8")
-    files = {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
-             for p in sorted(out.iterdir()) if p.is_file()}
-    manifest = _manifest(source, name or f"clapsep-{model.config.name}", package_version, files)
-    if not fp16:
-        del manifest["separator"]["fp16_graph"]
-    if storage:
-        manifest["storage"] = storage
-    (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    with replacing(out) as folder:
+        folder.mkdir()
+        _export_graphs(source, folder, fp16)
+        storage = compact_graphs(folder) if compact else None
+        (folder / TOKENIZER_FILE).write_text(source.tokenizer.to_str(), encoding="utf-8")
+        files = {
+            p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+            for p in sorted(folder.iterdir())
+            if p.is_file()
+        }
+        manifest = _manifest(
+            source, name or f"clapsep-{source.model.config.name}", package_version, files
+        )
+        if not fp16:
+            del manifest["separator"]["fp16_graph"]
+        if storage:
+            manifest["storage"] = storage
+        (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)  # empty, or `overwrite`: check_out_dir said so
     return out
+
+
+def _export_graphs(source: ExportSource, folder: Path, fp16: bool) -> None:
+    model = source.model
+    graphs.export_separator(model, folder / SEPARATOR_GRAPH)
+    if fp16:
+        graphs.convert_fp16(folder / SEPARATOR_GRAPH, folder / SEPARATOR_FP16_GRAPH)
+    graphs.export_audio_query(model, folder / AUDIO_GRAPH)
+    graphs.export_text_query(model, folder / TEXT_GRAPH)
+    if source.noise is not None:
+        graphs.export_noise(source.noise, model.config.condition_dim, folder / NOISE_GRAPH)
 
 
 def ensure_untrained_package(config: str, out: Path, source: ExportSource | None = None) -> Path:

@@ -36,12 +36,16 @@ def separator_parity(model: CLAPSep, separator: Separator, condition: np.ndarray
 
 
 def noise_parity(noise: torch.nn.Module, estimator: NoiseEstimator, condition: np.ndarray) -> float:
-    """`separator_parity` for the off-query noise (`model.training.nit.OffQueryNoise`)."""
+    """`separator_parity` for the off-query noise (`model.noise.OffQueryNoise`)."""
     return window_parity(noise, estimator.estimate, estimator.package, condition)
 
 
-def window_parity(module: torch.nn.Module, run: Callable[[np.ndarray, np.ndarray], np.ndarray],
-                  package: ModelPackage, condition: np.ndarray) -> float:
+def window_parity(
+    module: torch.nn.Module,
+    run: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    package: ModelPackage,
+    condition: np.ndarray,
+) -> float:
     """Lowest SNR (dB) between `module` (torch) and `run` (onnxruntime) on the same windows."""
     window, rate = package.window_samples, package.sample_rate
     full = realistic_signal(window / rate + 0.01, rate)[:window]
@@ -50,7 +54,9 @@ def window_parity(module: torch.nn.Module, run: Callable[[np.ndarray, np.ndarray
     worst = np.inf
     for mixture, cond in ((batch, conditions), (full[None, :100001], condition[None])):
         with torch.no_grad():
-            expected = module(torch.from_numpy(mixture), torch.from_numpy(cond.astype(np.float32))).numpy()
+            expected = module(
+                torch.from_numpy(mixture), torch.from_numpy(cond.astype(np.float32))
+            ).numpy()
         got = run(mixture, cond)
         worst = min(worst, *(snr_db(e, g) for e, g in zip(expected, got, strict=True)))
     return worst
@@ -63,7 +69,9 @@ def _write_wave(path: Path, wave: np.ndarray, rate: int) -> None:
         f.write(wave[None])
 
 
-def check_package(model: CLAPSep, package_dir: Path, noise: torch.nn.Module | None = None) -> dict[str, Any]:
+def check_package(
+    model: CLAPSep, package_dir: Path, noise: torch.nn.Module | None = None
+) -> dict[str, Any]:
     """Parity numbers of an exported package against its torch model (CPU sessions).
 
     `model.tokenizer` must be the tokenizer that was written into the package. With
@@ -82,21 +90,36 @@ def check_package(model: CLAPSep, package_dir: Path, noise: torch.nn.Module | No
         shot_path = Path(tmp) / "shot.wav"
         _write_wave(shot_path, shot, package.query_sample_rate)
         got_audio = encoder.audio_embedding(shot_path)
-        condition = encoder.condition(QuerySpec(QUERY_TEXTS[0], (shot_path,)), QuerySpec(QUERY_TEXTS[1]))
+        condition = encoder.condition(
+            QuerySpec(QUERY_TEXTS[0], (shot_path,)), QuerySpec(QUERY_TEXTS[1])
+        )
     with torch.no_grad():
-        expected_audio = model.clap.audio_embedding(fit_query_audio(torch.from_numpy(shot))[None])[0].numpy()
-        expected_condition = model.condition(Query(QUERY_TEXTS[0], [torch.from_numpy(shot)]),
-                                             Query(QUERY_TEXTS[1]))[0].numpy()
+        expected_audio = model.clap.audio_embedding(fit_query_audio(torch.from_numpy(shot))[None])[
+            0
+        ].numpy()
+        expected_condition = model.condition(
+            Query(QUERY_TEXTS[0], [torch.from_numpy(shot)]), Query(QUERY_TEXTS[1])
+        )[0].numpy()
     snr = separator_parity(model, Separator(package, device="cpu"), condition)
-    report = {"separator_snr_db": snr, "text_cosine": min(text_cos),
-              "audio_cosine": cosine(expected_audio, got_audio),
-              "condition_cosine": cosine(expected_condition, condition)}
+    report = {
+        "separator_snr_db": snr,
+        "text_cosine": min(text_cos),
+        "audio_cosine": cosine(expected_audio, got_audio),
+        "condition_cosine": cosine(expected_condition, condition),
+    }
     if noise is not None:
-        report["noise_snr_db"] = noise_parity(noise, NoiseEstimator(package, device="cpu"), condition)
+        report["noise_snr_db"] = noise_parity(
+            noise, NoiseEstimator(package, device="cpu"), condition
+        )
     compact = "storage" in package.manifest
-    snr_floor, cosine_floor = ((COMPACT_SNR_THRESHOLD_DB, COMPACT_COSINE_THRESHOLD) if compact
-                               else (SNR_THRESHOLD_DB, COSINE_THRESHOLD))
-    report["passed"] = (min(snr, report.get("noise_snr_db", snr)) >= snr_floor
-                        and min(report[k] for k in ("text_cosine", "audio_cosine", "condition_cosine"))
-                        >= cosine_floor)
+    snr_floor, cosine_floor = (
+        (COMPACT_SNR_THRESHOLD_DB, COMPACT_COSINE_THRESHOLD)
+        if compact
+        else (SNR_THRESHOLD_DB, COSINE_THRESHOLD)
+    )
+    report["passed"] = (
+        min(snr, report.get("noise_snr_db", snr)) >= snr_floor
+        and min(report[k] for k in ("text_cosine", "audio_cosine", "condition_cosine"))
+        >= cosine_floor
+    )
     return report

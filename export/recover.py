@@ -23,16 +23,11 @@ from onnx import numpy_helper
 from tokenizers import Tokenizer
 
 from clapsep.export import graphs
-from clapsep.host.runtime.package import (
-    AUDIO_GRAPH,
-    SEPARATOR_GRAPH,
-    TEXT_GRAPH,
-    TOKENIZER_FILE,
-    load_package,
-)
+from clapsep.host.runtime.package import load_package
 from clapsep.model.configs import config_from_dict
 from clapsep.model.minilm import load_minilm_weights
 from clapsep.model.separator import CLAPSep
+from clapsep.package_format import AUDIO_GRAPH, SEPARATOR_GRAPH, TEXT_GRAPH, TOKENIZER_FILE
 
 _FP16_SUFFIX = "__fp16"
 # What no graph holds (unused heads) is drawn from this seed: not the untrained exports' one,
@@ -71,7 +66,9 @@ def _graph(path: Path) -> tuple[onnx.GraphProto, dict[str, np.ndarray]]:
     values = {}
     for init in graph.initializer:
         if init.data_type in _FLOAT_TYPES:
-            values[init.name.removesuffix(_FP16_SUFFIX)] = numpy_helper.to_array(init).astype(np.float64)
+            values[init.name.removesuffix(_FP16_SUFFIX)] = numpy_helper.to_array(init).astype(
+                np.float64
+            )
     return graph, values
 
 
@@ -94,8 +91,9 @@ def _aliases(probe: onnx.GraphProto, package: onnx.GraphProto, names: set[str]) 
     return found
 
 
-def _probe(model: CLAPSep, keys: list[str],
-           export: Callable[[CLAPSep, Path], None]) -> tuple[onnx.GraphProto, dict[str, np.ndarray]]:
+def _probe(
+    model: CLAPSep, keys: list[str], export: Callable[[CLAPSep, Path], None]
+) -> tuple[onnx.GraphProto, dict[str, np.ndarray]]:
     """Export a copy whose weight elements are numbered consecutively across all of `keys`."""
     probe = copy.deepcopy(model)
     state = probe.state_dict()
@@ -103,7 +101,11 @@ def _probe(model: CLAPSep, keys: list[str],
     with torch.no_grad():
         for key in keys:
             tensor = state[key]
-            tensor.copy_(torch.arange(start, start + tensor.numel(), dtype=torch.float64).reshape(tensor.shape))
+            tensor.copy_(
+                torch.arange(start, start + tensor.numel(), dtype=torch.float64).reshape(
+                    tensor.shape
+                )
+            )
             start += tensor.numel()
     if start >= 2**24:
         raise ValueError(f"{start} weight elements are too many to probe exactly in float32")
@@ -113,8 +115,13 @@ def _probe(model: CLAPSep, keys: list[str],
         return _graph(path)
 
 
-def _recover_graph(model: CLAPSep, package_graph: Path, export: Callable[[CLAPSep, Path], None],
-                   prefix: tuple[str, ...], covered: dict[str, np.ndarray]) -> None:
+def _recover_graph(
+    model: CLAPSep,
+    package_graph: Path,
+    export: Callable[[CLAPSep, Path], None],
+    prefix: tuple[str, ...],
+    covered: dict[str, np.ndarray],
+) -> None:
     """Write the package graph's weights back into `model`; mark in `covered` what was written.
 
     Every weight element gets its own code, so an initializer whose elements are all codes
@@ -138,7 +145,11 @@ def _recover_graph(model: CLAPSep, package_graph: Path, export: Callable[[CLAPSe
         if values.shape != codes.shape or not codes.size:
             continue
         codes, values = codes.ravel(), values.ravel()
-        if not (np.all(codes == np.round(codes)) and codes.min() >= _FIRST_CODE and codes.max() < starts[-1]):
+        if not (
+            np.all(codes == np.round(codes))
+            and codes.min() >= _FIRST_CODE
+            and codes.max() < starts[-1]
+        ):
             continue
         codes = codes.astype(np.int64)
         owner = np.searchsorted(starts, codes, side="right") - 1
@@ -157,6 +168,7 @@ def _recover_graph(model: CLAPSep, package_graph: Path, export: Callable[[CLAPSe
 def _text_export(compact: bool) -> Callable[[CLAPSep, Path], None]:
     """The text graph as the package was made: a compact package's int8 tables come with
     onnxruntime's quantiser, which also stores matrix weights pre-transposed."""
+
     def export(model: CLAPSep, path: Path) -> None:
         graphs.export_text_query(model, path)
         if compact:
@@ -175,11 +187,23 @@ def recover_model(package: Path) -> tuple[CLAPSep, Recovery]:
     if config.text.kind == "minilm":
         load_minilm_weights(model.clap.text_branch)
     covered: dict[str, np.ndarray] = {}
-    _recover_graph(model, loaded.path / SEPARATOR_GRAPH, graphs.export_separator,
-                   ("audio_branch.", "decoder_model.", "stft.", "istft.", "resample."), covered)
-    _recover_graph(model, loaded.path / AUDIO_GRAPH, graphs.export_audio_query, ("clap.audio",), covered)
-    _recover_graph(model, loaded.path / TEXT_GRAPH, _text_export(compact="storage" in loaded.manifest),
-                   ("clap.text",), covered)
+    _recover_graph(
+        model,
+        loaded.path / SEPARATOR_GRAPH,
+        graphs.export_separator,
+        ("audio_branch.", "decoder_model.", "stft.", "istft.", "resample."),
+        covered,
+    )
+    _recover_graph(
+        model, loaded.path / AUDIO_GRAPH, graphs.export_audio_query, ("clap.audio",), covered
+    )
+    _recover_graph(
+        model,
+        loaded.path / TEXT_GRAPH,
+        _text_export(compact="storage" in loaded.manifest),
+        ("clap.text",),
+        covered,
+    )
     from_wheel = "clap.text_branch." if config.text.kind == "minilm" else None
     missing = []
     for key in _learnt_keys(model, ""):

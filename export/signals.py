@@ -14,7 +14,9 @@ def realistic_signal(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * rate)) / rate
     phase = 2 * np.pi * np.cumsum(220.0 * (1 + 0.01 * np.sin(2 * np.pi * 5.5 * t))) / rate
-    tone = sum(0.25 / k * np.sin(k * phase) for k in range(1, 8)) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.3 * t))
+    tone = sum(0.25 / k * np.sin(k * phase) for k in range(1, 8)) * (
+        0.6 + 0.4 * np.sin(2 * np.pi * 0.3 * t)
+    )
     bursts = np.zeros_like(t)
     for start in rng.uniform(0, max(seconds - 0.5, 0.1), size=max(1, int(seconds * 1.5))):
         idx = (t >= start) & (t < start + 0.4)

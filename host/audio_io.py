@@ -37,15 +37,23 @@ class Section:
     end: float | None = None
     unit: Literal["seconds", "samples"] = "seconds"
 
+    def first_frame(self, sample_rate: float) -> int:
+        """The first frame index, known without the file's length (the render cache names hits with it)."""
+        return round(self.start * self._scale(sample_rate))
+
     def frames(self, sample_rate: float, total: int) -> tuple[int, int]:
         """(first, stop) frame indices, checked against a file of `total` frames."""
-        scale = sample_rate if self.unit == "seconds" else 1
-        first = round(self.start * scale)
-        stop = total if self.end is None else round(self.end * scale)
+        first = self.first_frame(sample_rate)
+        stop = total if self.end is None else round(self.end * self._scale(sample_rate))
         if first < 0 or stop > total or stop <= first:
             where = f"{self.start}..{'end' if self.end is None else self.end} {self.unit}"
-            raise UserError(f"section {where} is empty or outside the file's {total} frames ({total / sample_rate:.3f} s)")
+            raise UserError(
+                f"section {where} is empty or outside the file's {total} frames ({total / sample_rate:.3f} s)"
+            )
         return first, stop
+
+    def _scale(self, sample_rate: float) -> float:
+        return sample_rate if self.unit == "seconds" else 1
 
 
 class SourceReader:
@@ -84,7 +92,9 @@ class SourceReader:
         while done < self.frames:
             block = self._file.read(min(block_frames, self.frames - done))
             if block.shape[1] == 0:
-                raise UserError(f"{self.path} ended after {self.first + done} frames, before its stated length")
+                raise UserError(
+                    f"{self.path} ended after {self.first + done} frames, before its stated length"
+                )
             bad = ~np.isfinite(block)
             if bad.any():
                 at = self.first + done + int(np.argmax(bad.any(axis=0)))
@@ -112,7 +122,14 @@ class AtomicWavWriter:
     `with` block by an exception) removes the temp file, so nothing half-written stays.
     """
 
-    def __init__(self, dest: Path, sample_rate: int, channels: int, bit_depth: BitDepth = 32, overwrite: bool = False) -> None:
+    def __init__(
+        self,
+        dest: Path,
+        sample_rate: int,
+        channels: int,
+        bit_depth: BitDepth = 32,
+        overwrite: bool = False,
+    ) -> None:
         if bit_depth not in (24, 32):
             raise UserError(f"bit depth must be 24 (integer) or 32 (float), got {bit_depth}")
         self.dest, self.overwrite = Path(dest), overwrite

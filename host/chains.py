@@ -24,20 +24,36 @@ import pedalboard
 
 from clapsep.errors import UserError
 
-_NOT_EFFECTS = {"Plugin", "Pedalboard", "Chain", "Mix", "PluginContainer", "ExternalPlugin", "VST3Plugin", "AudioUnitPlugin"}
+_NOT_EFFECTS = {
+    "Plugin",
+    "Pedalboard",
+    "Chain",
+    "Mix",
+    "PluginContainer",
+    "ExternalPlugin",
+    "VST3Plugin",
+    "AudioUnitPlugin",
+}
 _FLUSH_FRAMES = 8192
 _MAX_TAIL_SECONDS = 30
-_MIN_BLOCK = 64  # pedalboard guesses the layout from the shape: never hand it fewer frames than channels
+_MIN_BLOCK = (
+    64  # pedalboard guesses the layout from the shape: never hand it fewer frames than channels
+)
 
 
 @cache
 def builtin_effects() -> tuple[str, ...]:
     """Names of pedalboard's built-in effects usable in a chain."""
-    return tuple(sorted(
-        name for name, obj in vars(pedalboard).items()
-        if isinstance(obj, type) and issubclass(obj, pedalboard.Plugin) and name not in _NOT_EFFECTS
-        and not name.startswith("_")
-    ))
+    return tuple(
+        sorted(
+            name
+            for name, obj in vars(pedalboard).items()
+            if isinstance(obj, type)
+            and issubclass(obj, pedalboard.Plugin)
+            and name not in _NOT_EFFECTS
+            and not name.startswith("_")
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -51,9 +67,13 @@ class EffectSpec:
 
     def __post_init__(self) -> None:
         if (self.effect is None) == (self.plugin is None):
-            raise UserError("an effect needs exactly one of 'effect' (built-in name) or 'plugin' (file)")
+            raise UserError(
+                "an effect needs exactly one of 'effect' (built-in name) or 'plugin' (file)"
+            )
         if self.effect is not None and self.effect not in builtin_effects():
-            raise UserError(f"unknown effect {self.effect!r}; built-in effects: {', '.join(builtin_effects())}")
+            raise UserError(
+                f"unknown effect {self.effect!r}; built-in effects: {', '.join(builtin_effects())}"
+            )
         if not isinstance(self.params, Mapping):
             raise UserError(f"params of {self.label} must be an object of name: value")
 
@@ -64,8 +84,15 @@ class EffectSpec:
     @classmethod
     def from_json(cls, data: Any) -> "EffectSpec":
         if not isinstance(data, dict) or set(data) - {"effect", "plugin", "params", "plugin_name"}:
-            raise UserError(f"an effect must be an object with effect|plugin, params and plugin_name, got {data!r}")
-        return cls(data.get("effect"), data.get("plugin"), dict(data.get("params") or {}), data.get("plugin_name"))
+            raise UserError(
+                f"an effect must be an object with effect|plugin, params and plugin_name, got {data!r}"
+            )
+        return cls(
+            data.get("effect"),
+            data.get("plugin"),
+            dict(data.get("params") or {}),
+            data.get("plugin_name"),
+        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"effect": self.effect} if self.effect else {"plugin": self.plugin}
@@ -88,7 +115,9 @@ class EffectSpec:
                 return getattr(pedalboard, self.effect)(**self.params)
             if not Path(self.plugin or "").exists():
                 raise UserError(f"plugin not found: {self.plugin}")
-            return pedalboard.load_plugin(self.plugin, parameter_values=dict(self.params), plugin_name=self.plugin_name)
+            return pedalboard.load_plugin(
+                self.plugin, parameter_values=dict(self.params), plugin_name=self.plugin_name
+            )
         except UserError:
             raise
         except (TypeError, ValueError, ImportError, RuntimeError) as exc:
@@ -116,7 +145,9 @@ class StreamingChain:
     blocks (`reset=False`); latency is absorbed by flushing zeros in `finish()`.
     """
 
-    def __init__(self, chain: Sequence[EffectSpec], sample_rate: int, channels: int, frames: int) -> None:
+    def __init__(
+        self, chain: Sequence[EffectSpec], sample_rate: int, channels: int, frames: int
+    ) -> None:
         self.board = pedalboard.Pedalboard([spec.build() for spec in chain]) if chain else None
         self.sample_rate, self.channels, self.frames = sample_rate, channels, frames
         self.emitted = 0
@@ -137,20 +168,28 @@ class StreamingChain:
         pending, self._held = self._held, self._held[:, :0]
         while self.emitted < self.frames:
             if flushed > _MAX_TAIL_SECONDS * self.sample_rate:
-                raise UserError(f"an effect in the chain held back its output for over {_MAX_TAIL_SECONDS} s")
-            source = np.concatenate([pending, np.zeros((self.channels, _FLUSH_FRAMES), np.float32)], axis=1)
+                raise UserError(
+                    f"an effect in the chain held back its output for over {_MAX_TAIL_SECONDS} s"
+                )
+            source = np.concatenate(
+                [pending, np.zeros((self.channels, _FLUSH_FRAMES), np.float32)], axis=1
+            )
             pending, flushed = pending[:, :0], flushed + _FLUSH_FRAMES
             parts.append(self._take(self._process(source) if self.board else source))
         return np.concatenate(parts, axis=1) if parts else np.zeros((self.channels, 0), np.float32)
 
     def _process(self, block: np.ndarray) -> np.ndarray:
         assert self.board is not None
-        out = self.board.process(np.ascontiguousarray(block, dtype=np.float32), self.sample_rate, reset=False)
+        out = self.board.process(
+            np.ascontiguousarray(block, dtype=np.float32), self.sample_rate, reset=False
+        )
         if out.ndim != 2 or out.shape[0] != self.channels:
-            raise UserError(f"an effect changed the channel count from {self.channels} to {out.shape[0]}")
+            raise UserError(
+                f"an effect changed the channel count from {self.channels} to {out.shape[0]}"
+            )
         return out
 
     def _take(self, block: np.ndarray) -> np.ndarray:
-        block = block[:, :max(0, self.frames - self.emitted)]
+        block = block[:, : max(0, self.frames - self.emitted)]
         self.emitted += block.shape[1]
         return block

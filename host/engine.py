@@ -1,13 +1,17 @@
-"""The host API front ends render through: a model package, a query, stems on disk.
+"""The host API front ends render through: a model package, a prepared request, stems on disk.
 
 `Engine` holds one verified package with its separator and query encoders, so the CLI,
-the bridge and the panel load a model once and render many clips with it. It turns a
-preset (or a bare query) into the condition vector, builds `RenderSettings` from the
-package's own rules (rate, window) and renders through the render cache. onnxruntime
-sessions are thread-safe, so one engine may serve several worker threads.
+the bridge and the panel load a model once. `prepare` turns a preset (and the options
+laid over it) into a `RenderRequest` once: the condition vector, and `RenderSettings`
+built from the package's own rules (rate, window). `render_many` renders any number of
+inputs with that request through the render cache. onnxruntime sessions are
+thread-safe, so one engine may serve several worker threads (`render_many(workers=N)`).
 """
 
 import hashlib
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -15,15 +19,19 @@ from typing import Any
 import numpy as np
 
 from clapsep.errors import UserError
+from clapsep.host.audio_io import Section
 from clapsep.host.presets import Preset
-from clapsep.host.render import RenderedStem, RenderSettings, SeparateFn
+from clapsep.host.render import ChannelMode, RenderedStem, RenderSettings, SeparateFn
 from clapsep.host.render_cache import RenderCache, cached_render
 from clapsep.host.runtime import QueryEncoder, QuerySpec, Separator, load_package
-from clapsep.host.windowing import Cancel, Progress
+from clapsep.host.windowing import Cancel, Cancelled, Progress
 from clapsep.paths import bundled_model_dir, default_model_dir, user_data_dir
 
 DEFAULT_FILE = "default"
-OVERLAP_FRACTION = 5  # overlap = window / 5: 2 s of crossfade on 10 s windows
+OVERLAP_DIVISOR = 5  # overlap = window / 5: 2 s of crossfade on 10 s windows
+
+InputProgress = Callable[[int, float], None]
+"""Called with an input's index in `render_many` and the fraction of that input done."""
 
 
 def installed_packages(directory: Path | None = None) -> list[Path]:
@@ -51,56 +59,101 @@ def default_package(directory: Path | None = None) -> Path:
     if not found:
         raise UserError(
             f"no model package installed in {directory}; export one into it (clapsep export --config "
-            f"official --weights WEIGHTS --out {directory / 'clapsep-official'}) or pass --model PACKAGE")
+            f"official --weights WEIGHTS --out {directory / 'clapsep-official'}) or pass --model PACKAGE"
+        )
     names = ", ".join(p.name for p in found)
-    raise UserError(f"several model packages in {directory} ({names}); write one name into "
-                    f"{marker} or pass --model PACKAGE")
+    raise UserError(
+        f"several model packages in {directory} ({names}); write one name into "
+        f"{marker} or pass --model PACKAGE"
+    )
 
 
 @dataclass(frozen=True)
-class Query:
-    """What to keep and what to remove, and a short name for output files."""
+class RenderInput:
+    """One file for `render_many`: where its stems go (created if missing), and what it
+    changes in the request's settings (None keeps the request's)."""
+
+    source: Path
+    out_dir: Path
+    section: Section | None = None
+    channel_mode: ChannelMode | None = None
+    overwrite: bool | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class RenderRequest:
+    """A preset made ready to render: what to keep and remove, its condition and the settings.
+
+    `query_slug` names the output files; `model_identity` (package digest and condition)
+    keys the render cache.
+    """
 
     positive: QuerySpec | None
     negative: QuerySpec | None
-    slug: str
+    query_slug: str
+    condition: np.ndarray
+    model_identity: str
+    settings: RenderSettings
 
-    @classmethod
-    def from_preset(cls, preset: Preset) -> "Query":
-        def side(text: str, audio: tuple[str, ...]) -> QuerySpec | None:
-            if not text and not audio:
-                return None
-            return QuerySpec(text or None, tuple(Path(a).expanduser() for a in audio), preset.audio_weight)
-
-        return cls(side(preset.positive_text, preset.positive_audio),
-                   side(preset.negative_text, preset.negative_audio), preset.slug or "query")
+    def settings_for(self, item: RenderInput) -> RenderSettings:
+        changes = {
+            name: value
+            for name, value in (
+                ("section", item.section),
+                ("channel_mode", item.channel_mode),
+                ("overwrite", item.overwrite),
+            )
+            if value is not None
+        }
+        return replace(self.settings, **changes) if changes else self.settings
 
     def describe(self) -> dict[str, Any]:
         def side(spec: QuerySpec | None) -> dict[str, Any] | None:
-            return None if spec is None else {
-                "text": spec.text, "audio": [str(p) for p in spec.audio_files], "audio_weight": spec.audio_weight}
+            return (
+                None
+                if spec is None
+                else {
+                    "text": spec.text,
+                    "audio": [str(p) for p in spec.audio_files],
+                    "audio_weight": spec.audio_weight,
+                }
+            )
 
-        return {"positive": side(self.positive), "negative": side(self.negative), "slug": self.slug}
+        return {
+            "positive": side(self.positive),
+            "negative": side(self.negative),
+            "slug": self.query_slug,
+        }
 
 
-def preset_settings(preset: Preset | None, **overrides: Any) -> dict[str, Any]:
-    """`RenderSettings` keyword arguments from a preset, then the non-None `overrides`."""
-    values: dict[str, Any] = {}
-    if preset is not None:
-        values = {"stems": preset.stems, "atten_limit_db": preset.atten_limit_db, "gains_db": dict(preset.gains_db),
-                  "pre_chain": preset.pre_chain, "post_chain": preset.post_chain}
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return values
+@dataclass(frozen=True)
+class RenderOutcome:
+    """What became of one input: its stems (and whether the cache gave them), or the error
+    `render_many` was told to go on past."""
+
+    index: int
+    input: RenderInput
+    stems: tuple[RenderedStem, ...] = ()
+    cached: bool = False
+    error: Exception | None = None
+    seconds: float = 0.0
 
 
 class Engine:
-    """One loaded model package: condition vectors and cached renders."""
+    """One loaded model package: prepared requests and cached renders."""
 
-    def __init__(self, package: Path | None = None, device: str = "auto", cache: RenderCache | None = None,
-                 threads: int | None = None) -> None:
+    def __init__(
+        self,
+        package: Path | None = None,
+        device: str = "auto",
+        cache: RenderCache | None = None,
+        threads: int | None = None,
+    ) -> None:
         self.package = load_package(package or default_package())
         self.separator = Separator(self.package, device, threads=threads)
-        self.encoder = QueryEncoder(self.package, device, cache_dir=user_data_dir() / "cache" / "embeddings")
+        self.encoder = QueryEncoder(
+            self.package, device, cache_dir=user_data_dir() / "cache" / "embeddings"
+        )
         self.cache = cache
 
     @property
@@ -109,41 +162,161 @@ class Engine:
 
     def describe(self) -> dict[str, Any]:
         pkg = self.package
-        return {"name": pkg.name, "version": pkg.version, "digest": pkg.digest, "path": str(pkg.path),
-                "provider": self.provider, "provider_note": self.separator.provider_note}
-
-    def condition(self, query: Query) -> np.ndarray:
-        if query.positive is None and query.negative is None:
-            raise UserError("no query: give --query/--query-audio, --negative/--negative-audio or --preset")
-        return self.encoder.condition(query.positive, query.negative)
+        return {
+            "name": pkg.name,
+            "version": pkg.version,
+            "digest": pkg.digest,
+            "path": str(pkg.path),
+            "provider": self.provider,
+            "provider_note": self.separator.provider_note,
+        }
 
     def separate_fn(self, condition: np.ndarray) -> SeparateFn:
         rows = np.asarray(condition, dtype=np.float32)[None, :]
         return lambda batch: self.separator.separate(batch, np.repeat(rows, batch.shape[0], axis=0))
 
-    def settings(self, window_seconds: float | None = None, overlap_seconds: float | None = None,
-                 **kwargs: Any) -> RenderSettings:
-        """Settings at the package's rate, with its window (or a shorter one) and overlap."""
+    def prepare(
+        self,
+        preset: Preset,
+        window_seconds: float | None = None,
+        overlap_seconds: float | None = None,
+        **overrides: Any,
+    ) -> RenderRequest:
+        """`preset` ready to render: its condition computed once, and its render options with
+        the non-None `overrides` (any `RenderSettings` field) laid over them, as settings at
+        the package's rate with its window (or a shorter one) and overlap."""
+        options = {
+            "stems": preset.stems,
+            "atten_limit_db": preset.atten_limit_db,
+            "gains_db": dict(preset.gains_db),
+            "pre_chain": preset.pre_chain,
+            "post_chain": preset.post_chain,
+        }
+        options.update({name: value for name, value in overrides.items() if value is not None})
+        settings = self._settings(window_seconds, overlap_seconds, **options)
+
+        def side(text: str, audio: tuple[str, ...]) -> QuerySpec | None:
+            if not text and not audio:
+                return None
+            return QuerySpec(
+                text or None, tuple(Path(a).expanduser() for a in audio), preset.audio_weight
+            )
+
+        positive = side(preset.positive_text, preset.positive_audio)
+        negative = side(preset.negative_text, preset.negative_audio)
+        condition = self.encoder.condition(positive, negative)
+        identity = hashlib.sha256(
+            self.package.digest.encode() + np.asarray(condition, np.float32).tobytes()
+        )
+        return RenderRequest(
+            positive, negative, preset.slug or "query", condition, identity.hexdigest(), settings
+        )
+
+    def _settings(
+        self, window_seconds: float | None, overlap_seconds: float | None, **kwargs: Any
+    ) -> RenderSettings:
         rate, longest = self.package.sample_rate, self.package.window_samples
         window = longest if window_seconds is None else round(window_seconds * rate)
         if not self.package.min_window_samples <= window <= longest:
-            raise UserError(f"the window must be {self.package.min_window_samples / rate:g}.."
-                            f"{longest / rate:g} s for model {self.package.name}")
-        overlap = window // OVERLAP_FRACTION if overlap_seconds is None else round(overlap_seconds * rate)
+            raise UserError(
+                f"the window must be {self.package.min_window_samples / rate:g}.."
+                f"{longest / rate:g} s for model {self.package.name}"
+            )
+        overlap = (
+            window // OVERLAP_DIVISOR if overlap_seconds is None else round(overlap_seconds * rate)
+        )
         return RenderSettings(model_rate=rate, window=window, overlap=overlap, **kwargs)
 
-    def render(self, source: Path, out_dir: Path, query: Query, settings: RenderSettings,
-               progress: Progress | None = None, cancel: Cancel | None = None,
-               condition: np.ndarray | None = None) -> tuple[list[RenderedStem], bool]:
-        """Render one file: (stems written, whether they came from the render cache)."""
-        condition = self.condition(query) if condition is None else condition
-        identity = hashlib.sha256(self.package.digest.encode() + np.asarray(condition, np.float32).tobytes())
-        settings = replace(settings, model_rate=self.package.sample_rate)
-        return cached_render(source, out_dir, self.separate_fn(condition), query.slug, settings, self.cache,
-                             identity.hexdigest(), progress, cancel)
+    def render(
+        self,
+        request: RenderRequest,
+        item: RenderInput,
+        progress: Progress | None = None,
+        cancel: Cancel | None = None,
+    ) -> tuple[list[RenderedStem], bool]:
+        """Render one input: (stems written, whether they came from the render cache)."""
+        item.out_dir.mkdir(parents=True, exist_ok=True)
+        return cached_render(
+            item.source,
+            item.out_dir,
+            self.separate_fn(request.condition),
+            request.query_slug,
+            request.settings_for(item),
+            self.cache,
+            request.model_identity,
+            progress,
+            cancel,
+        )
+
+    def render_many(
+        self,
+        request: RenderRequest,
+        inputs: Sequence[RenderInput],
+        progress: InputProgress | None = None,
+        cancel: Cancel | None = None,
+        on_done: Callable[[RenderOutcome], None] | None = None,
+        workers: int = 1,
+        keep_going: tuple[type[Exception], ...] = (),
+    ) -> list[RenderOutcome]:
+        """Render every input with one request; the outcomes in input order.
+
+        `on_done` hears of each outcome as it comes (in the calling thread). An error of a
+        `keep_going` type ends only its input's render and is kept in its outcome; any
+        other stops the whole call. `cancel()` is polled before each input and between
+        blocks. `workers` > 1 renders that many inputs at once in threads sharing the
+        model; leaving the call (by an error or Ctrl-C) stops them before it returns.
+        """
+        outcomes: dict[int, RenderOutcome] = {}
+        stopped = False
+
+        def halted() -> bool:
+            return stopped or (cancel is not None and cancel())
+
+        def one(index: int) -> RenderOutcome:
+            item, started = inputs[index], time.perf_counter()
+            step = None if progress is None else (lambda fraction: progress(index, fraction))
+            try:
+                if halted():
+                    raise Cancelled("render cancelled")
+                stems, cached = self.render(request, item, step, halted)
+            except keep_going as exc:
+                return RenderOutcome(index, item, error=exc, seconds=time.perf_counter() - started)
+            return RenderOutcome(
+                index, item, tuple(stems), cached, seconds=time.perf_counter() - started
+            )
+
+        def done(outcome: RenderOutcome) -> None:
+            outcomes[outcome.index] = outcome
+            if on_done is not None:
+                on_done(outcome)
+
+        if workers == 1:
+            for index in range(len(inputs)):
+                done(one(index))
+        else:
+            pool = ThreadPoolExecutor(workers)
+            try:
+                for future in as_completed(
+                    [pool.submit(one, index) for index in range(len(inputs))]
+                ):
+                    done(future.result())
+            finally:
+                stopped = True
+                pool.shutdown(wait=True, cancel_futures=True)
+        return [outcomes[index] for index in range(len(inputs))]
 
 
-def stem_records(rendered: list[RenderedStem], cached: bool) -> list[dict[str, Any]]:
+def stem_records(rendered: Sequence[RenderedStem], cached: bool) -> list[dict[str, Any]]:
     """JSON-ready description of written stems."""
-    return [{"input": str(r.source), "stem": r.stem, "path": str(r.path), "frames": r.frames,
-             "sample_rate": r.sample_rate, "channels": r.channels, "cached": cached} for r in rendered]
+    return [
+        {
+            "input": str(r.source),
+            "stem": r.stem,
+            "path": str(r.path),
+            "frames": r.frames,
+            "sample_rate": r.sample_rate,
+            "channels": r.channels,
+            "cached": cached,
+        }
+        for r in rendered
+    ]

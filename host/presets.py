@@ -15,7 +15,7 @@ can never be stale for another package.
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from importlib.resources import files
 from pathlib import Path
@@ -24,12 +24,12 @@ from typing import Any
 from clapsep.errors import UserError
 from clapsep.files import write_text_atomic
 from clapsep.host.chains import EffectSpec, parse_chain
+from clapsep.host.render import STEMS
 from clapsep.paths import user_data_dir
 
 PRESET_FORMAT = "clapsep-preset"
 LIBRARY_FORMAT = "clapsep-preset-library"
 FORMAT_VERSION = 1
-STEM_NAMES = ("target", "residual")
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Preset:
     positive_audio: tuple[str, ...] = ()
     negative_audio: tuple[str, ...] = ()
     audio_weight: float = 0.5
-    stems: tuple[str, ...] = STEM_NAMES
+    stems: tuple[str, ...] = STEMS
     atten_limit_db: float | None = None
     gains_db: Mapping[str, float] = field(default_factory=dict)
     pre_chain: tuple[EffectSpec, ...] = ()
@@ -54,14 +54,48 @@ class Preset:
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise UserError("a preset needs a name")
-        if not (self.positive_text or self.positive_audio or self.negative_text or self.negative_audio):
-            raise UserError(f"preset {self.name!r} has no query: give a positive or negative text or audio")
+        if not (
+            self.positive_text or self.positive_audio or self.negative_text or self.negative_audio
+        ):
+            raise UserError(
+                f"preset {self.name!r} has no query: give a positive or negative text or audio"
+            )
         if not 0 <= self.audio_weight <= 1:
             raise UserError(f"preset {self.name!r}: audio weight must be between 0 and 1")
-        if not self.stems or set(self.stems) - set(STEM_NAMES) or set(self.gains_db) - set(STEM_NAMES):
-            raise UserError(f"preset {self.name!r}: stems and gains must name {' and/or '.join(STEM_NAMES)}")
+        if not self.stems or set(self.stems) - set(STEMS) or set(self.gains_db) - set(STEMS):
+            raise UserError(
+                f"preset {self.name!r}: stems and gains must name {' and/or '.join(STEMS)}"
+            )
         if self.atten_limit_db is not None and self.atten_limit_db < 0:
             raise UserError(f"preset {self.name!r}: attenuation limit must be >= 0 dB")
+
+    @classmethod
+    def with_query(
+        cls,
+        base: "Preset | None",
+        positive_text: str = "",
+        positive_audio: Sequence[str] = (),
+        negative_text: str = "",
+        negative_audio: Sequence[str] = (),
+        audio_weight: float | None = None,
+        name: str = "",
+    ) -> "Preset":
+        """`base` with each query side given here (a text and/or audio) replacing its own.
+
+        Without a base it is a new preset named `name`, else by the query's first words:
+        the CLI's `--query` and a job's inline query name their output files that way.
+        """
+        changes: dict[str, Any] = {}
+        if positive_text or positive_audio:
+            changes.update(positive_text=positive_text, positive_audio=tuple(positive_audio))
+        if negative_text or negative_audio:
+            changes.update(negative_text=negative_text, negative_audio=tuple(negative_audio))
+        if audio_weight is not None:
+            changes["audio_weight"] = audio_weight
+        if base is not None:
+            return replace(base, **changes)
+        words = (positive_text or negative_text or "audio query").split()[:4]
+        return cls(name=name or " ".join(words), **changes)
 
     @property
     def slug(self) -> str:
@@ -99,7 +133,9 @@ class Preset:
                     values[key] = tuple(str(v) for v in values[key])
             for key in ("pre_chain", "post_chain"):
                 values[key] = parse_chain(values.get(key))
-            values["gains_db"] = {str(k): float(v) for k, v in (values.get("gains_db") or {}).items()}
+            values["gains_db"] = {
+                str(k): float(v) for k, v in (values.get("gains_db") or {}).items()
+            }
             if values.get("atten_limit_db") is not None:
                 values["atten_limit_db"] = float(values["atten_limit_db"])
             values["audio_weight"] = float(values.get("audio_weight", 0.5))
@@ -119,8 +155,10 @@ def _check_format(data: Any, expected: str) -> None:
     if not isinstance(version, int) or version < 1:
         raise UserError(f"{expected} file has no valid version")
     if version > FORMAT_VERSION:
-        raise UserError(f"made by a newer clapsep-studio ({expected} version {version}, "
-                        f"this one reads up to {FORMAT_VERSION}); update clapsep-studio")
+        raise UserError(
+            f"made by a newer clapsep-studio ({expected} version {version}, "
+            f"this one reads up to {FORMAT_VERSION}); update clapsep-studio"
+        )
 
 
 def read_json(path: Path) -> Any:
@@ -149,7 +187,11 @@ def presets_in(data: Any) -> list[Preset]:
 
 def factory_presets() -> list[Preset]:
     """The presets shipped with clapsep-studio."""
-    return presets_in(json.loads(files("clapsep.host").joinpath("factory_presets.json").read_text(encoding="utf-8")))
+    return presets_in(
+        json.loads(
+            files("clapsep.host").joinpath("factory_presets.json").read_text(encoding="utf-8")
+        )
+    )
 
 
 class PresetLibrary:
@@ -166,7 +208,9 @@ class PresetLibrary:
     def reload(self) -> None:
         """Read the folder again; each bad file becomes one line in `problems`."""
         self.problems = []
-        self._factory = {p.name.casefold(): p for p in factory_presets()} if self.include_factory else {}
+        self._factory = (
+            {p.name.casefold(): p for p in factory_presets()} if self.include_factory else {}
+        )
         self._user = {}
         for path in sorted(self.directory.glob("*.json")) if self.directory.is_dir() else []:
             try:
@@ -203,7 +247,9 @@ class PresetLibrary:
         """Store a user preset; refuses to replace another user preset unless `overwrite`."""
         existing = self.path_of(preset.name)
         if existing and not overwrite:
-            raise UserError(f"a preset named {preset.name!r} exists; choose another name or overwrite it")
+            raise UserError(
+                f"a preset named {preset.name!r} exists; choose another name or overwrite it"
+            )
         path = existing or self._free_path(preset.slug or "preset")
         write_json_atomic(path, preset.to_json())
         self._user[preset.name.casefold()] = (preset, path)
@@ -212,22 +258,35 @@ class PresetLibrary:
     def delete(self, name: str) -> None:
         path = self.path_of(name)
         if path is None:
-            kind = "a factory preset and cannot be deleted" if name.casefold() in self._factory else "not a user preset"
+            kind = (
+                "a factory preset and cannot be deleted"
+                if name.casefold() in self._factory
+                else "not a user preset"
+            )
             raise UserError(f"{name!r} is {kind}")
         path.unlink(missing_ok=True)
         del self._user[name.casefold()]
 
     def import_file(self, path: Path) -> list[Preset]:
         """Add the presets of a preset or library file; returns them as stored (renamed on clash)."""
-        return [stored for preset in presets_in(read_json(path)) if (stored := self._import(preset))]
+        return [
+            stored for preset in presets_in(read_json(path)) if (stored := self._import(preset))
+        ]
 
     def export(self, names: Iterable[str], path: Path) -> None:
         """One preset as a preset file, several as one library file."""
         chosen = [self.get(name) for name in names]
         if not chosen:
             raise UserError("nothing to export: name at least one preset")
-        data = chosen[0].to_json() if len(chosen) == 1 else {
-            "format": LIBRARY_FORMAT, "version": FORMAT_VERSION, "presets": [p.to_json() for p in chosen]}
+        data = (
+            chosen[0].to_json()
+            if len(chosen) == 1
+            else {
+                "format": LIBRARY_FORMAT,
+                "version": FORMAT_VERSION,
+                "presets": [p.to_json() for p in chosen],
+            }
+        )
         write_json_atomic(Path(path), data)
 
     def _import(self, preset: Preset) -> Preset | None:

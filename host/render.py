@@ -42,12 +42,23 @@ STEMS: tuple[Stem, ...] = ("target", "residual")
 CHANNEL_MODES: tuple[ChannelMode, ...] = ("independent", "mono", "mid-side")
 DEFAULT_TEMPLATE = "{name}{section}_{slug}_{stem}"
 
-__all__ = ["Cancelled", "RenderSettings", "RenderedStem", "SeparateFn", "output_name", "planned_outputs", "render_file"]
+__all__ = [
+    "Cancelled",
+    "RenderSettings",
+    "RenderedStem",
+    "SeparateFn",
+    "output_name",
+    "planned_outputs",
+    "render_file",
+]
 
 
 @dataclass(frozen=True)
 class RenderSettings:
     """What to render and how; window and overlap are in samples at `model_rate`.
+
+    The rate and the window have no defaults: they are the model package's
+    (`Engine.prepare` reads them from its manifest), never a guess made here.
 
     `channel_mode`: "independent" separates each channel (stereo stays stereo); "mono"
     separates the channel mean once and gives every channel that target; "mid-side"
@@ -55,13 +66,13 @@ class RenderSettings:
     `pre_chain` / `post_chain` are effects run before the model and on each stem.
     """
 
+    model_rate: int
+    window: int
+    overlap: int
     stems: tuple[Stem, ...] = STEMS
     atten_limit_db: float | None = None
     gains_db: Mapping[str, float] = field(default_factory=dict)
     channel_mode: ChannelMode = "independent"
-    model_rate: int = 32000
-    window: int = 320000  # 10 s at 32 kHz; the model package may ask for another
-    overlap: int = 64000  # 2 s crossfade: 1.25x the compute of no overlap
     batch_size: int = 4
     section: Section | None = None
     bit_depth: BitDepth = 32
@@ -72,16 +83,26 @@ class RenderSettings:
     post_chain: tuple[EffectSpec, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.stems or any(s not in STEMS for s in self.stems) or len(set(self.stems)) != len(self.stems):
-            raise UserError(f"stems must be one or both of {', '.join(STEMS)}, got {', '.join(self.stems) or 'none'}")
+        if (
+            not self.stems
+            or any(s not in STEMS for s in self.stems)
+            or len(set(self.stems)) != len(self.stems)
+        ):
+            raise UserError(
+                f"stems must be one or both of {', '.join(STEMS)}, got {', '.join(self.stems) or 'none'}"
+            )
         if self.channel_mode not in CHANNEL_MODES:
-            raise UserError(f"channel mode must be one of {', '.join(CHANNEL_MODES)}, got {self.channel_mode}")
+            raise UserError(
+                f"channel mode must be one of {', '.join(CHANNEL_MODES)}, got {self.channel_mode}"
+            )
         if self.atten_limit_db is not None and not self.atten_limit_db >= 0:
             raise UserError(f"attenuation limit must be >= 0 dB, got {self.atten_limit_db}")
         if unknown := set(self.gains_db) - set(STEMS):
             raise UserError(f"gains given for unknown stems: {', '.join(sorted(unknown))}")
         if self.window < 1 or not 0 <= self.overlap <= self.window // 2:
-            raise UserError(f"overlap must be between 0 and half the window ({self.window}), got {self.overlap}")
+            raise UserError(
+                f"overlap must be between 0 and half the window ({self.window}), got {self.overlap}"
+            )
         if self.batch_size < 1 or self.block_frames < 1:
             raise UserError("batch size and block size must be at least 1")
 
@@ -98,7 +119,13 @@ class RenderedStem:
     channels: int
 
 
-def output_name(source: Path, slug: str, stem: str, template: str = DEFAULT_TEMPLATE, section: tuple[int, int] | None = None) -> str:
+def output_name(
+    source: Path,
+    slug: str,
+    stem: str,
+    template: str = DEFAULT_TEMPLATE,
+    section: tuple[int, int] | None = None,
+) -> str:
     """File name from the template's fields {name} {slug} {stem} {section}; always .wav.
 
     {section} is empty for a whole file and `_<first>-<stop>` (frames) for a section,
@@ -112,7 +139,9 @@ def output_name(source: Path, slug: str, stem: str, template: str = DEFAULT_TEMP
     }
     used = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
     if unknown := used - set(fields):
-        raise UserError(f"name template uses unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(fields)}")
+        raise UserError(
+            f"name template uses unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(fields)}"
+        )
     name = _safe(template.format(**fields))
     if not name:
         raise UserError(f"name template {template!r} gives an empty file name")
@@ -123,8 +152,8 @@ def render_file(
     source: Path,
     out_dir: Path,
     separate: SeparateFn,
-    condition_slug: str,
-    settings: RenderSettings | None = None,
+    query_slug: str,
+    settings: RenderSettings,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> list[RenderedStem]:
@@ -133,15 +162,21 @@ def render_file(
     Raises `UserError` for unreadable input or taken output names (before any work),
     `Cancelled` when `cancel()` turns true; in both cases no output file is left.
     """
-    settings = settings or RenderSettings()
     source, out_dir = Path(source), Path(out_dir)
     with SourceReader(source, settings.section) as reader:
         codec = _ChannelCodec(settings.channel_mode, reader.channels)
-        paths = planned_outputs(reader, out_dir, condition_slug, settings)
+        span = (reader.first, reader.first + reader.frames)
+        paths = planned_outputs(source, out_dir, query_slug, settings, span)
         writers: dict[Stem, AtomicWavWriter] = {}
         try:
             for stem, path in paths.items():
-                writers[stem] = AtomicWavWriter(path, reader.sample_rate, reader.channels, settings.bit_depth, settings.overwrite)
+                writers[stem] = AtomicWavWriter(
+                    path,
+                    reader.sample_rate,
+                    reader.channels,
+                    settings.bit_depth,
+                    settings.overwrite,
+                )
             _stream(reader, codec, separate, settings, writers, progress, cancel)
             committed = []
             try:
@@ -156,15 +191,26 @@ def render_file(
                 writer.discard()
     if progress is not None:
         progress(1.0)
-    return [RenderedStem(source, stem, path, reader.frames, reader.sample_rate, reader.channels) for stem, path in paths.items()]
+    return [
+        RenderedStem(source, stem, path, reader.frames, reader.sample_rate, reader.channels)
+        for stem, path in paths.items()
+    ]
 
 
-def planned_outputs(reader: SourceReader, out_dir: Path, condition_slug: str, settings: RenderSettings) -> dict[Stem, Path]:
-    """Each requested stem's output path, checked to be writable (raises `UserError`)."""
-    section = (reader.first, reader.first + reader.frames) if settings.section else None
-    paths = {stem: Path(out_dir) / output_name(reader.path, condition_slug, stem, settings.name_template, section)
-             for stem in settings.stems}
-    _check_outputs(reader.path, paths, settings.overwrite)
+def planned_outputs(
+    source: Path, out_dir: Path, query_slug: str, settings: RenderSettings, span: tuple[int, int]
+) -> dict[Stem, Path]:
+    """Each requested stem's output path, checked to be writable (raises `UserError`).
+
+    `span` is the (first, stop) frames of `source` rendered; it names the files when the
+    settings ask for a section.
+    """
+    section = span if settings.section else None
+    paths = {
+        stem: Path(out_dir) / output_name(source, query_slug, stem, settings.name_template, section)
+        for stem in settings.stems
+    }
+    _check_outputs(source, paths, settings.overwrite)
     return paths
 
 
@@ -181,14 +227,25 @@ def _stream(
     down = Resampler(reader.sample_rate, settings.model_rate, codec.folded, model_frames)
     up = Resampler(settings.model_rate, reader.sample_rate, codec.folded, reader.frames)
     ola = OverlapAdd(
-        _checked(separate), model_frames, codec.folded, settings.window, settings.overlap, settings.batch_size,
-        None if progress is None else (lambda fraction: progress(0.99 * fraction)), cancel,
+        _checked(separate),
+        model_frames,
+        codec.folded,
+        settings.window,
+        settings.overlap,
+        settings.batch_size,
+        None if progress is None else (lambda fraction: progress(0.99 * fraction)),
+        cancel,
     )
     pending = _FrameQueue(reader.channels)  # source frames waiting for their separated target
     floor = 0.0 if settings.atten_limit_db is None else 10 ** (-settings.atten_limit_db / 20)
     gains = {stem: 10 ** (settings.gains_db.get(stem, 0.0) / 20) for stem in writers}
     pre = StreamingChain(settings.pre_chain, reader.sample_rate, reader.channels, reader.frames)
-    post = {stem: StreamingChain(settings.post_chain, reader.sample_rate, reader.channels, reader.frames) for stem in writers}
+    post = {
+        stem: StreamingChain(
+            settings.post_chain, reader.sample_rate, reader.channels, reader.frames
+        )
+        for stem in writers
+    }
 
     def write(stem: Stem, block: np.ndarray) -> None:
         writers[stem].write(block if gains[stem] == 1 else block * gains[stem])

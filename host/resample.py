@@ -61,11 +61,13 @@ class Resampler:
             return out
         need = self._last_input(self.out_frames - 1) + 1 - (self.buf_start + self.buf.shape[1])
         if need > 0:
-            self.buf = np.concatenate([self.buf, np.zeros((self.channels, need), np.float32)], axis=1)
+            self.buf = np.concatenate(
+                [self.buf, np.zeros((self.channels, need), np.float32)], axis=1
+            )
         return self._produce(self.buf_start + self.buf.shape[1])
 
     def _take(self, block: np.ndarray) -> np.ndarray:
-        block = block[:, :max(0, self.out_frames - self.emitted)]
+        block = block[:, : max(0, self.out_frames - self.emitted)]
         self.emitted += block.shape[1]
         return block
 
@@ -75,13 +77,19 @@ class Resampler:
 
     def _produce(self, available: int) -> np.ndarray:
         """Outputs from `emitted` on that read only inputs below `available`."""
-        stop = min(self.out_frames, max(0, ((available - self.half) * self.up - 1) // self.down + 1))
-        out = self._convolve(self.emitted, stop - self.emitted) if stop > self.emitted else self._empty()
+        stop = min(
+            self.out_frames, max(0, ((available - self.half) * self.up - 1) // self.down + 1)
+        )
+        out = (
+            self._convolve(self.emitted, stop - self.emitted)
+            if stop > self.emitted
+            else self._empty()
+        )
         self.emitted = max(self.emitted, stop)
         # Keep only what the next output still reads.
         keep_from = self.emitted * self.down // self.up - self.half + 1
         if keep_from > self.buf_start:
-            self.buf = self.buf[:, keep_from - self.buf_start:]
+            self.buf = self.buf[:, keep_from - self.buf_start :]
             self.buf_start = keep_from
         return out
 
@@ -95,12 +103,15 @@ class Resampler:
                 num = (lo + r) * self.down
                 first = num // self.up - self.half + 1 - self.buf_start
                 n = len(range(r, count, self.up))
-                out[:, r::self.up] = windows[:, first:first + (n - 1) * self.down + 1:self.down] @ self.bank[num % self.up]
+                out[:, r :: self.up] = (
+                    windows[:, first : first + (n - 1) * self.down + 1 : self.down]
+                    @ self.bank[num % self.up]
+                )
         else:  # many phases (rates with a small common divisor): gather per output
             for a in range(0, count, 4096):
                 num = np.arange(lo + a, lo + min(a + 4096, count)) * self.down
                 rows = windows[:, num // self.up - self.half + 1 - self.buf_start]
-                out[:, a:a + num.size] = np.einsum("cnt,nt->cn", rows, self.bank[num % self.up])
+                out[:, a : a + num.size] = np.einsum("cnt,nt->cn", rows, self.bank[num % self.up])
         return out
 
     def _empty(self) -> np.ndarray:
@@ -120,7 +131,9 @@ def _filter_bank(up: int, down: int) -> tuple[np.ndarray, int]:
     offsets = np.arange(-half + 1, half + 1)
     frac = np.arange(up)[:, None] / up
     t = frac - offsets[None, :]  # output position minus tap position, in input samples
-    window = np.i0(_KAISER_BETA * np.sqrt(np.clip(1 - (t / half) ** 2, 0, None))) / np.i0(_KAISER_BETA)
+    window = np.i0(_KAISER_BETA * np.sqrt(np.clip(1 - (t / half) ** 2, 0, None))) / np.i0(
+        _KAISER_BETA
+    )
     kernel = np.sinc(cutoff * t) * window
     kernel /= kernel.sum(axis=1, keepdims=True)
     return kernel.astype(np.float32), half

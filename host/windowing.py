@@ -38,7 +38,7 @@ def crossfade_weights(window: int, overlap: int) -> np.ndarray:
     if overlap:
         phase = (np.arange(overlap) + 0.5) / overlap * (np.pi / 2)
         weights[:overlap] = np.sin(phase) ** 2
-        weights[window - overlap:] = np.cos(phase) ** 2
+        weights[window - overlap :] = np.cos(phase) ** 2
     return weights
 
 
@@ -60,7 +60,9 @@ def separate_windows(
     """Run `fn` over a whole in-memory signal (1-D or (channels, samples)); same shape out."""
     x = np.asarray(signal, dtype=np.float32)
     two_d = x if x.ndim == 2 else x[None, :]
-    ola = OverlapAdd(fn, two_d.shape[1], two_d.shape[0], window, overlap, batch_size, progress, cancel)
+    ola = OverlapAdd(
+        fn, two_d.shape[1], two_d.shape[0], window, overlap, batch_size, progress, cancel
+    )
     out = ola.push(two_d)
     return out if x.ndim == 2 else out[0]
 
@@ -137,16 +139,18 @@ class OverlapAdd:
         for lo in range(0, rows.shape[0], self.batch_size):
             if self.cancel is not None and self.cancel():
                 raise Cancelled("render cancelled")
-            batch = rows[lo:lo + self.batch_size]
+            batch = rows[lo : lo + self.batch_size]
             result = np.asarray(self.fn(batch))
             if result.shape != batch.shape:
-                raise ValueError(f"fn returned shape {result.shape} for a batch of shape {batch.shape}")
-            out[lo:lo + batch.shape[0]] = result
+                raise ValueError(
+                    f"fn returned shape {result.shape} for a batch of shape {batch.shape}"
+                )
+            out[lo : lo + batch.shape[0]] = result
             if self.progress is not None:
                 done = first + (lo + batch.shape[0]) / rows.shape[0] * count
                 self.progress(done / self.total_windows)
         for k, s in enumerate(starts):
-            self._add(s, out[k * self.channels:(k + 1) * self.channels])
+            self._add(s, out[k * self.channels : (k + 1) * self.channels])
         self.next_window += count
         keep_from = self._next_start()
         if keep_from > self.in_start:
@@ -159,7 +163,9 @@ class OverlapAdd:
         rows = np.zeros((self.channels, self.window), dtype=np.float32)
         lo, hi = max(start, 0), min(start + self.window, self.n)
         if hi > lo:
-            rows[:, lo - start:hi - start] = self.inbuf[:, lo - self.in_start:hi - self.in_start]
+            rows[:, lo - start : hi - start] = self.inbuf[
+                :, lo - self.in_start : hi - self.in_start
+            ]
         return rows
 
     def _add(self, start: int, frames: np.ndarray) -> None:
@@ -170,9 +176,11 @@ class OverlapAdd:
         if grow > 0:
             self.acc = np.pad(self.acc, ((0, 0), (0, grow)))
             self.wsum = np.pad(self.wsum, (0, grow))
-        w = self.weights[lo - start:hi - start]
-        self.acc[:, lo - self.out_start:hi - self.out_start] += frames[:, lo - start:hi - start] * w
-        self.wsum[lo - self.out_start:hi - self.out_start] += w
+        w = self.weights[lo - start : hi - start]
+        self.acc[:, lo - self.out_start : hi - self.out_start] += (
+            frames[:, lo - start : hi - start] * w
+        )
+        self.wsum[lo - self.out_start : hi - self.out_start] += w
 
     def _next_start(self) -> int:
         """First sample a window not yet run can touch (the end when all have run)."""
@@ -194,7 +202,9 @@ class OverlapAdd:
 
 def _check(window: int, overlap: int) -> None:
     if window < 1 or not 0 <= overlap <= window // 2:
-        raise ValueError(f"need window >= 1 and 0 <= overlap <= window/2, got window={window}, overlap={overlap}")
+        raise ValueError(
+            f"need window >= 1 and 0 <= overlap <= window/2, got window={window}, overlap={overlap}"
+        )
 
 
 def _start(i: int, window: int, overlap: int) -> int:

@@ -34,10 +34,14 @@ def _register_bare_package() -> None:
     sys.modules["laion_clap"] = package
 
 
-def window_reverse(windows: torch.Tensor, window_size: int, height: int, width: int) -> torch.Tensor:
+def window_reverse(
+    windows: torch.Tensor, window_size: int, height: int, width: int
+) -> torch.Tensor:
     """(windows * B, ws, ws, C) -> (B, H, W, C), with B left to the input's shape."""
     channels = windows.shape[-1]
-    x = windows.view(-1, height // window_size, width // window_size, window_size, window_size, channels)
+    x = windows.view(
+        -1, height // window_size, width // window_size, window_size, window_size, channels
+    )
     return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(-1, height, width, channels)
 
 

@@ -26,8 +26,16 @@ class CheckpointError(ValueError):
 
 
 def _numpy_allow_list() -> list[Any]:
-    allowed: list[Any] = [np.dtype, np.ndarray, np.core.multiarray.scalar, np.core.multiarray._reconstruct]
-    allowed += [type(np.dtype(t)) for t in ("float16", "float32", "float64", "int32", "int64", "uint32", "bool")]
+    allowed: list[Any] = [
+        np.dtype,
+        np.ndarray,
+        np.core.multiarray.scalar,
+        np.core.multiarray._reconstruct,
+    ]
+    allowed += [
+        type(np.dtype(t))
+        for t in ("float16", "float32", "float64", "int32", "int64", "uint32", "bool")
+    ]
     return allowed
 
 
@@ -50,7 +58,11 @@ def state_dict_of(checkpoint: dict[str, Any]) -> dict[str, torch.Tensor]:
     """The tensors of a checkpoint, whether it is a bare state dict or wraps one."""
     for key in ("state_dict", "model", "module"):
         inner = checkpoint.get(key)
-        if isinstance(inner, dict) and inner and all(isinstance(v, torch.Tensor) for v in inner.values()):
+        if (
+            isinstance(inner, dict)
+            and inner
+            and all(isinstance(v, torch.Tensor) for v in inner.values())
+        ):
             return inner
     tensors = {k: v for k, v in checkpoint.items() if isinstance(v, torch.Tensor)}
     if not tensors:
@@ -58,8 +70,13 @@ def state_dict_of(checkpoint: dict[str, Any]) -> dict[str, torch.Tensor]:
     return tensors
 
 
-def save_model_dir(out: Path, config: ModelConfig, state: dict[str, torch.Tensor],
-                   tokenizer_json: str | None, provenance: dict[str, Any]) -> None:
+def save_model_dir(
+    out: Path,
+    config: ModelConfig,
+    state: dict[str, torch.Tensor],
+    tokenizer_json: str | None,
+    provenance: dict[str, Any],
+) -> None:
     """The project's model directory: safetensors weights, config and tokenizer."""
     out.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in state.items()}, str(out / WEIGHTS_FILE))
@@ -74,7 +91,11 @@ def read_model_config(model_dir: Path) -> ModelConfig:
     if not meta_path.is_file():
         raise CheckpointError(f"{model_dir} is not a model directory (no {CONFIG_FILE})")
     meta = json.loads(meta_path.read_text())
-    return config_from_dict(meta["model_config"]) if "model_config" in meta else get_config(meta["config"])
+    return (
+        config_from_dict(meta["model_config"])
+        if "model_config" in meta
+        else get_config(meta["config"])
+    )
 
 
 def load_model_dir(model_dir: Path) -> "torch.nn.Module":
@@ -89,7 +110,9 @@ def load_model_dir(model_dir: Path) -> "torch.nn.Module":
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise CheckpointError(f"{model_dir}: weights do not fit the configuration: {str(exc).splitlines()[0]}") from None
+        raise CheckpointError(
+            f"{model_dir}: weights do not fit the configuration: {str(exc).splitlines()[0]}"
+        ) from None
     tokenizer_path = model_dir / TOKENIZER_FILE
     if tokenizer_path.is_file():
         model.tokenizer = Tokenizer.from_file(str(tokenizer_path))

@@ -24,10 +24,18 @@ def _projection(width: int, joint: int) -> nn.Sequential:
 
 def _roberta(cfg: TextConfig) -> RobertaModel:
     config = RobertaConfig(
-        vocab_size=cfg.vocab_size, hidden_size=cfg.hidden_size, num_hidden_layers=cfg.num_hidden_layers,
-        num_attention_heads=cfg.num_attention_heads, intermediate_size=cfg.intermediate_size,
-        max_position_embeddings=cfg.max_position_embeddings, type_vocab_size=1, layer_norm_eps=1e-5,
-        pad_token_id=1, bos_token_id=0, eos_token_id=2, attn_implementation="eager",
+        vocab_size=cfg.vocab_size,
+        hidden_size=cfg.hidden_size,
+        num_hidden_layers=cfg.num_hidden_layers,
+        num_attention_heads=cfg.num_attention_heads,
+        intermediate_size=cfg.intermediate_size,
+        max_position_embeddings=cfg.max_position_embeddings,
+        type_vocab_size=1,
+        layer_norm_eps=1e-5,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+        attn_implementation="eager",
     )
     return RobertaModel(config, add_pooling_layer=True)
 
@@ -43,12 +51,15 @@ class ClapQueryEncoder(nn.Module):
         self.text_transform = MLPLayers(units=[joint_dim] * 3, dropout=0.1)
         self.text_projection = _projection(text.hidden_size, joint_dim)
         self.audio_transform = MLPLayers(units=[joint_dim] * 3, dropout=0.1)
-        self.audio_projection = _projection(audio.embed_dim * 2 ** (len(audio.depths) - 1), joint_dim)
+        self.audio_projection = _projection(
+            audio.embed_dim * 2 ** (len(audio.depths) - 1), joint_dim
+        )
         self.logit_scale_a = nn.Parameter(torch.tensor(2.6592600))  # log(1/0.07)
         self.logit_scale_t = nn.Parameter(torch.tensor(2.6592600))
         self.max_length = text.max_length
-        self._spec_augmenter = SpecAugmentation(time_drop_width=64, time_stripes_num=2,
-                                                freq_drop_width=8, freq_stripes_num=2)
+        self._spec_augmenter = SpecAugmentation(
+            time_drop_width=64, time_stripes_num=2, freq_drop_width=8, freq_stripes_num=2
+        )
         self.requires_grad_(False)
         self.eval()
 

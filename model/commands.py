@@ -29,15 +29,21 @@ def _run_convert(args: argparse.Namespace) -> int:
         "dropped_keys": conversion.dropped,
     }
     save_model_dir(out, model.config, model.state_dict(), tokenizer.to_str(), provenance)
-    print(f"converted: {len(conversion.state)} tensors, {len(conversion.dropped)} keys dropped with a reason -> {out}")
+    print(
+        f"converted: {len(conversion.state)} tensors, {len(conversion.dropped)} keys dropped with a reason -> {out}"
+    )
     return 0
 
 
 def register_convert(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("convert-official", help="convert the authors' CLAPSep release (needs [train])")
+    p = subparsers.add_parser(
+        "convert-official", help="convert the authors' CLAPSep release (needs [train])"
+    )
     p.add_argument("--clap", required=True, help="music_audioset_epoch_15_esc_90.14.pt")
     p.add_argument("--checkpoint", required=True, help="CLAPSep best_model.ckpt")
-    p.add_argument("--tokenizer-dir", required=True, help="folder with roberta-base vocab.json and merges.txt")
+    p.add_argument(
+        "--tokenizer-dir", required=True, help="folder with roberta-base vocab.json and merges.txt"
+    )
     p.add_argument("--out", required=True, help="model directory to write")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(run=_run_convert)

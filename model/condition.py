@@ -29,7 +29,9 @@ class Query:
             raise ValueError(f"audio_weight must be in [0, 1], got {self.audio_weight}")
 
 
-def mix_modalities(text: torch.Tensor | None, audio: torch.Tensor | None, audio_weight: float) -> torch.Tensor:
+def mix_modalities(
+    text: torch.Tensor | None, audio: torch.Tensor | None, audio_weight: float
+) -> torch.Tensor:
     """`a * e_audio + (1 - a) * e_text`; either input alone is returned as is."""
     if text is None and audio is None:
         raise ValueError("nothing to mix")
@@ -40,7 +42,9 @@ def mix_modalities(text: torch.Tensor | None, audio: torch.Tensor | None, audio_
     return audio_weight * audio + (1.0 - audio_weight) * text
 
 
-def condition_embedding(positive: torch.Tensor | None, negative: torch.Tensor | None) -> torch.Tensor:
+def condition_embedding(
+    positive: torch.Tensor | None, negative: torch.Tensor | None
+) -> torch.Tensor:
     """Concatenate [..., D] side embeddings (zeros for a missing side) and L2-normalise."""
     if positive is None and negative is None:
         raise ValueError("a condition needs a positive or a negative query")

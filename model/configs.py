@@ -98,11 +98,15 @@ CONFIGS: dict[str, ModelConfig] = {
         name="mini",
         audio=HTSATConfig(embed_dim=32, depths=(1, 1, 2, 1), num_heads=(2, 4, 8, 16), class_num=32),
         text=TextConfig(
-            vocab_size=1024, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+            vocab_size=1024,
+            hidden_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
             intermediate_size=128,
         ),
-        decoder=DecoderConfig(embed_dim=32, num_heads=(2, 4, 8, 16), d_attn=128, n_masker_layer=2,
-                              masker_heads=4),
+        decoder=DecoderConfig(
+            embed_dim=32, num_heads=(2, 4, 8, 16), d_attn=128, n_masker_layer=2, masker_heads=4
+        ),
     ),
 }
 # The model trained here and shipped with the project: `mini` audio and decoder sizes with
@@ -111,19 +115,31 @@ CONFIGS: dict[str, ModelConfig] = {
 CONFIGS["bundled"] = replace(
     CONFIGS["mini"],
     name="bundled",
-    text=TextConfig(kind="minilm", vocab_size=30522, hidden_size=384, num_hidden_layers=6,
-                    num_attention_heads=12, intermediate_size=1536, max_position_embeddings=512, max_length=32),
+    text=TextConfig(
+        kind="minilm",
+        vocab_size=30522,
+        hidden_size=384,
+        num_hidden_layers=6,
+        num_attention_heads=12,
+        intermediate_size=1536,
+        max_position_embeddings=512,
+        max_length=32,
+    ),
 )
 
 
 def config_from_dict(values: dict[str, Any]) -> ModelConfig:
     """Inverse of `ModelConfig.to_dict` (lists back to tuples), for configurations saved with a model."""
+
     def section(cls: type, data: dict[str, Any]) -> Any:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
     return ModelConfig(
-        name=values["name"], audio=section(HTSATConfig, values["audio"]), text=section(TextConfig, values["text"]),
-        decoder=section(DecoderConfig, values["decoder"]), lora=section(LoraConfig, values["lora"]),
+        name=values["name"],
+        audio=section(HTSATConfig, values["audio"]),
+        text=section(TextConfig, values["text"]),
+        decoder=section(DecoderConfig, values["decoder"]),
+        lora=section(LoraConfig, values["lora"]),
         embedding_dim=values["embedding_dim"],
     )
 
@@ -132,4 +148,6 @@ def get_config(name: str) -> ModelConfig:
     try:
         return CONFIGS[name]
     except KeyError:
-        raise ValueError(f"unknown model configuration {name!r}; known: {', '.join(CONFIGS)}") from None
+        raise ValueError(
+            f"unknown model configuration {name!r}; known: {', '.join(CONFIGS)}"
+        ) from None

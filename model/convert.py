@@ -30,7 +30,7 @@ class Conversion:
 def _strip(key: str, prefixes: tuple[str, ...]) -> str:
     for prefix in prefixes:
         if key.startswith(prefix):
-            return key[len(prefix):]
+            return key[len(prefix) :]
     return key
 
 
@@ -43,7 +43,7 @@ def map_clap(clap_state: dict[str, torch.Tensor], conv: Conversion) -> None:
             continue
         conv.state[f"clap.{key}"] = tensor
         if key.startswith("audio_branch."):
-            conv.state[peft_key(f"audio_branch.htsat.{key[len('audio_branch.'):]}")] = tensor
+            conv.state[peft_key(f"audio_branch.htsat.{key[len('audio_branch.') :]}")] = tensor
 
 
 def map_clapsep(sep_state: dict[str, torch.Tensor], conv: Conversion) -> None:
@@ -55,9 +55,9 @@ def map_clapsep(sep_state: dict[str, torch.Tensor], conv: Conversion) -> None:
         elif key.startswith("decoder_model."):
             conv.state[key] = tensor
         elif key.startswith("audio_branch."):
-            conv.state[peft_key(f"audio_branch.htsat.{key[len('audio_branch.'):]}")] = tensor
+            conv.state[peft_key(f"audio_branch.htsat.{key[len('audio_branch.') :]}")] = tensor
         elif key.startswith("clap_model.model."):
-            inner = key[len("clap_model.model."):]
+            inner = key[len("clap_model.model.") :]
             if inner in _DROPPED_CLAP:
                 conv.dropped[raw] = "position ids are a buffer rebuilt by transformers"
             else:
@@ -77,14 +77,20 @@ def convert(model: torch.nn.Module, clap_path: Path, clapsep_path: Path) -> Conv
     mismatched = sorted(k for k in conv.state if k in ours and conv.state[k].shape != ours[k].shape)
     problems = []
     if conv.unexplained:
-        problems.append(f"unexplained keys in {Path(clapsep_path).name}: {', '.join(sorted(conv.unexplained))}")
+        problems.append(
+            f"unexplained keys in {Path(clapsep_path).name}: {', '.join(sorted(conv.unexplained))}"
+        )
     if unexpected:
         problems.append(f"keys with no place in the model: {', '.join(unexpected)}")
     if missing:
         problems.append(f"model parameters not provided: {', '.join(missing)}")
     if mismatched:
-        problems.append("shape mismatch: " + ", ".join(
-            f"{k} {tuple(conv.state[k].shape)} vs {tuple(ours[k].shape)}" for k in mismatched))
+        problems.append(
+            "shape mismatch: "
+            + ", ".join(
+                f"{k} {tuple(conv.state[k].shape)} vs {tuple(ours[k].shape)}" for k in mismatched
+            )
+        )
     if problems:
         raise CheckpointError("; ".join(problems))
     model.load_state_dict(conv.state, strict=True)

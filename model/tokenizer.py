@@ -18,7 +18,9 @@ def _finish(tokenizer: Tokenizer, max_length: int) -> Tokenizer:
     bos, eos = tokenizer.token_to_id("<s>"), tokenizer.token_to_id("</s>")
     tokenizer.post_processor = processors.RobertaProcessing(("</s>", eos), ("<s>", bos))
     tokenizer.enable_truncation(max_length)
-    tokenizer.enable_padding(pad_id=tokenizer.token_to_id("<pad>"), pad_token="<pad>", length=max_length)
+    tokenizer.enable_padding(
+        pad_id=tokenizer.token_to_id("<pad>"), pad_token="<pad>", length=max_length
+    )
     return tokenizer
 
 
@@ -35,7 +37,11 @@ def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int, max_length: int =
     """A small byte-level BPE in the RoBERTa layout, for configurations trained here."""
     tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tokenizer.train_from_iterator(texts, trainer)
     return _finish(tokenizer, max_length)

@@ -25,9 +25,13 @@ PROBE = "Help: Command=Help Format=Brief"
 def pipe_paths() -> tuple[Path, Path]:
     """(commands to Audacity, replies from Audacity) for this user."""
     if sys.platform == "win32":
-        raise UserError("the Audacity bridge needs Linux or macOS (Windows pipes are not supported yet)")
+        raise UserError(
+            "the Audacity bridge needs Linux or macOS (Windows pipes are not supported yet)"
+        )
     uid = os.getuid()
-    return Path(f"/tmp/audacity_script_pipe.to.{uid}"), Path(f"/tmp/audacity_script_pipe.from.{uid}")
+    return Path(f"/tmp/audacity_script_pipe.to.{uid}"), Path(
+        f"/tmp/audacity_script_pipe.from.{uid}"
+    )
 
 
 def quoted(value: str) -> str:
@@ -49,11 +53,15 @@ class AudacityPipe:
         deadline = time.monotonic() + wait
         while self._to_fd < 0:
             try:
-                self._to_fd = os.open(to_path, os.O_WRONLY | os.O_NONBLOCK)  # ENXIO until Audacity reads
+                self._to_fd = os.open(
+                    to_path, os.O_WRONLY | os.O_NONBLOCK
+                )  # ENXIO until Audacity reads
             except (FileNotFoundError, OSError):
                 if time.monotonic() > deadline:
-                    raise UserError(f"Audacity's script pipe {to_path} is not open: start Audacity and enable "
-                                    "mod-script-pipe (Edit > Preferences > Modules), then restart it") from None
+                    raise UserError(
+                        f"Audacity's script pipe {to_path} is not open: start Audacity and enable "
+                        "mod-script-pipe (Edit > Preferences > Modules), then restart it"
+                    ) from None
                 time.sleep(0.1)
         os.set_blocking(self._to_fd, True)
         self._from_fd = os.open(from_path, os.O_RDONLY | os.O_NONBLOCK)
@@ -101,8 +109,8 @@ class AudacityPipe:
             at = decoded.find(FINISHED)
             end = decoded.find("\n\n", at) if at >= 0 else -1
             if end >= 0:
-                self._buffer = decoded[end + 2:].encode()
-                return decoded[:at].strip("\n"), decoded[at + len(FINISHED):end].strip()
+                self._buffer = decoded[end + 2 :].encode()
+                return decoded[:at].strip("\n"), decoded[at + len(FINISHED) : end].strip()
             left = deadline - time.monotonic()
             if left <= 0:
                 raise UserError(f"Audacity did not answer {text!r} within {timeout:g} s")
@@ -111,4 +119,6 @@ class AudacityPipe:
                 if chunk:
                     self._buffer += chunk
                 else:
-                    time.sleep(0.05)  # no writer yet: Audacity opens its end after reading a command
+                    time.sleep(
+                        0.05
+                    )  # no writer yet: Audacity opens its end after reading a command

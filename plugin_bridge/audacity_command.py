@@ -17,21 +17,27 @@ from pathlib import Path
 from typing import Any
 
 from clapsep.errors import UserError
+from clapsep.host.cli.options import open_engine
 from clapsep.paths import user_data_dir
 from clapsep.plugin_bridge.audacity import AudacityPipe, quoted
 from clapsep.plugin_bridge.jobs import parse_job, run_job
-from clapsep.plugin_bridge.options import add_query_arguments, job_fields, open_engine
+from clapsep.plugin_bridge.options import add_query_arguments, job_fields
 
 
 def _labels(pipe: AudacityPipe) -> set[tuple[int, float, float, str]]:
-    return {(track, start, end, text) for track, labels in pipe.json("GetInfo: Type=Labels Format=JSON")
-            for start, end, text in labels}
+    return {
+        (track, start, end, text)
+        for track, labels in pipe.json("GetInfo: Type=Labels Format=JSON")
+        for start, end, text in labels
+    }
 
 
 def read_selection(pipe: AudacityPipe) -> tuple[float, float, list[tuple[int, dict[str, Any]]]]:
     """(start, end, [(track index, track info)] of the selected audio tracks)."""
     tracks = pipe.json("GetInfo: Type=Tracks Format=JSON")
-    selected = [(i, t) for i, t in enumerate(tracks) if t.get("kind") == "wave" and t.get("selected")]
+    selected = [
+        (i, t) for i, t in enumerate(tracks) if t.get("kind") == "wave" and t.get("selected")
+    ]
     if not selected:
         raise UserError("select a time range on at least one audio track in Audacity first")
     before = _labels(pipe)
@@ -56,8 +62,12 @@ def bridge(pipe: AudacityPipe, args: argparse.Namespace, work_dir: Path) -> list
     for index, track in selected:
         exported = work_dir / f"track{index}.wav"
         pipe.command(f"Select: Start={start!r} End={end!r} Track={index} TrackCount=1 Mode=Set")
-        pipe.command(f"Export2: Filename={quoted(str(exported))} NumChannels={int(track.get('channels', 1))}")
-        clips.append({"id": str(index), "source": str(exported), "position": start, "track": track["name"]})
+        pipe.command(
+            f"Export2: Filename={quoted(str(exported))} NumChannels={int(track.get('channels', 1))}"
+        )
+        clips.append(
+            {"id": str(index), "source": str(exported), "position": start, "track": track["name"]}
+        )
     spec = parse_job({**job_fields(args), "clips": clips})
     results = run_job(open_engine(args), spec, work_dir / "stems")
     if failed := [r for r in results if r.error]:
@@ -73,7 +83,9 @@ def bridge(pipe: AudacityPipe, args: argparse.Namespace, work_dir: Path) -> list
             pipe.command(f"SetClip: At=0 Start={start!r}")
             placed.append({"track": new_index, "name": name, "start": start, "path": stem.path})
     for n, (index, _) in enumerate(selected):  # give the user back the selection they made
-        pipe.command(f"Select: Start={start!r} End={end!r} Track={index} TrackCount=1 Mode={'Add' if n else 'Set'}")
+        pipe.command(
+            f"Select: Start={start!r} End={end!r} Track={index} TrackCount=1 Mode={'Add' if n else 'Set'}"
+        )
     return placed
 
 
@@ -88,11 +100,22 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "audacity", help="isolate a sound in Audacity's selection; stems come back as new tracks",
+        "audacity",
+        help="isolate a sound in Audacity's selection; stems come back as new tracks",
         description="Needs a running Audacity with mod-script-pipe enabled. Renders the selected time range "
-                    "of each selected audio track and adds '<track> - <stem>' tracks at the selection start.")
-    p.add_argument("--work-dir", metavar="DIR", help="where exported selections and stems are kept "
-                                                     "(default: <data>/audacity)")
-    p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="longest wait for an Audacity reply")
+        "of each selected audio track and adds '<track> - <stem>' tracks at the selection start.",
+    )
+    p.add_argument(
+        "--work-dir",
+        metavar="DIR",
+        help="where exported selections and stems are kept (default: <data>/audacity)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="longest wait for an Audacity reply",
+    )
     add_query_arguments(p)
     p.set_defaults(run=_run)

@@ -64,7 +64,9 @@ class Guard:
             receive = _replay(body, receive)
         if refusal is not None:
             status, detail = refusal
-            await JSONResponse({"detail": detail}, status, headers={"Connection": "close"})(scope, receive, send)
+            await JSONResponse({"detail": detail}, status, headers={"Connection": "close"})(
+                scope, receive, send
+            )
             return
         await self.app(scope, receive, send)
 
@@ -80,11 +82,15 @@ class Guard:
             if parts.scheme not in ("http", "https") or parts.hostname not in LOOPBACK_NAMES:
                 return 403, "requests from web pages are refused"
         scheme, _, given = headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token):
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), self.token
+        ):
             return 401, "missing or wrong bearer token (see the service's token file)"
         return None
 
-    async def _read_body(self, headers: dict[str, str], receive: Receive) -> tuple[bytes, tuple[int, str] | None]:
+    async def _read_body(
+        self, headers: dict[str, str], receive: Receive
+    ) -> tuple[bytes, tuple[int, str] | None]:
         too_big = 413, f"request body over {self.max_body} bytes"
         try:
             if int(headers.get("content-length", "0")) > self.max_body:

@@ -7,16 +7,16 @@ outcome (status done, failed or cancelled), so a poller never waits forever.
 """
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from clapsep.errors import UserError
+from clapsep.files import write_text_atomic
+from clapsep.host.cli.options import add_engine_options, open_engine
 from clapsep.host.presets import read_json, write_json_atomic
 from clapsep.host.windowing import Cancelled
 from clapsep.plugin_bridge.jobs import parse_job, result_manifest, run_job
-from clapsep.plugin_bridge.options import open_engine
 
 
 def default_paths(job_file: Path) -> tuple[Path, Path]:
@@ -39,13 +39,15 @@ class _ProgressFile:
         text = f"{fraction:.2f}"
         if text != self.shown:
             self.shown = text
-            tmp = self.path.with_name(f".{self.path.name}.tmp")
-            tmp.write_text(text + "\n", encoding="utf-8")
-            os.replace(tmp, self.path)
+            write_text_atomic(self.path, text + "\n")
 
 
-def run_job_file(job_file: Path, args: argparse.Namespace, out_dir: Path | None = None,
-                 result_file: Path | None = None) -> dict[str, Any]:
+def run_job_file(
+    job_file: Path,
+    args: argparse.Namespace,
+    out_dir: Path | None = None,
+    result_file: Path | None = None,
+) -> dict[str, Any]:
     """Render a job file and write its result manifest; returns the manifest."""
     default_out, default_result = default_paths(job_file)
     out_dir, result_file = out_dir or default_out, result_file or default_result
@@ -59,11 +61,18 @@ def run_job_file(job_file: Path, args: argparse.Namespace, out_dir: Path | None 
         manifest["provider"] = engine.provider
         clips = run_job(engine, spec, out_dir, progress, stop.exists)
         failed = [c for c in clips if c.error]
-        manifest = result_manifest("failed" if failed else "done", clips,
-                                   f"{len(failed)} clip(s) failed" if failed else None, engine.provider)
+        manifest = result_manifest(
+            "failed" if failed else "done",
+            clips,
+            f"{len(failed)} clip(s) failed" if failed else None,
+            engine.provider,
+        )
     except Cancelled:
-        manifest = result_manifest("cancelled", error=f"cancelled: {stop} exists (delete it to run the job again)",
-                                   provider=manifest["provider"])
+        manifest = result_manifest(
+            "cancelled",
+            error=f"cancelled: {stop} exists (delete it to run the job again)",
+            provider=manifest["provider"],
+        )
     except UserError as exc:
         manifest["error"] = str(exc)
     except Exception as exc:  # the script must hear of it instead of polling forever
@@ -77,8 +86,12 @@ def _run(args: argparse.Namespace) -> int:
     job_file = Path(args.job).expanduser()
     if not job_file.is_file():
         raise UserError(f"job file not found: {job_file}")
-    manifest = run_job_file(job_file, args, Path(args.out).expanduser() if args.out else None,
-                            Path(args.result).expanduser() if args.result else None)
+    manifest = run_job_file(
+        job_file,
+        args,
+        Path(args.out).expanduser() if args.out else None,
+        Path(args.result).expanduser() if args.result else None,
+    )
     print(default_paths(job_file)[1] if args.result is None else args.result)
     if manifest["error"]:
         print(f"error: {manifest['error']}", file=sys.stderr)
@@ -87,12 +100,13 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "job", help="render a DAW job file (clips + query) and write a result manifest",
+        "job",
+        help="render a DAW job file (clips + query) and write a result manifest",
         description="Render every clip of a clapsep-job JSON file. Progress goes to RESULT.progress; "
-                    "creating JOB.cancel stops the render; RESULT (default JOB.result.json) always appears.")
+        "creating JOB.cancel stops the render; RESULT (default JOB.result.json) always appears.",
+    )
     p.add_argument("job", metavar="JOB", help="job file (format clapsep-job)")
     p.add_argument("--out", metavar="DIR", help="stems folder (default: JOB-stems beside the job)")
     p.add_argument("--result", metavar="FILE", help="result manifest (default: JOB.result.json)")
-    p.add_argument("--model", metavar="PACKAGE", help="model package folder (default: the installed default)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "tensorrt"), default="auto")
+    add_engine_options(p)
     p.set_defaults(run=_run)

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from clapsep.errors import UserError
+from clapsep.host.engine import Engine
 from clapsep.host.presets import PresetLibrary, read_json, write_json_atomic
 from clapsep.host.windowing import Cancelled
-from clapsep.plugin_bridge.jobs import ClipResult, JobSpec, result_manifest, run_job
+from clapsep.plugin_bridge.jobs import JobClipResult, JobSpec, result_manifest, run_job
 
 MAX_ATTEMPTS = 2
 FINISHED = ("done", "failed", "cancelled")
@@ -49,10 +50,16 @@ class JobRecord:
 
 
 class JobQueue:
-    """Runs jobs one at a time on `engine` (a `host.engine.Engine`) in a worker thread."""
+    """Runs jobs one at a time on `engine` in a worker thread."""
 
-    def __init__(self, engine: Any, state_dir: Path, render_dir: Path, max_queued: int = 64,
-                 library: PresetLibrary | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        state_dir: Path,
+        render_dir: Path,
+        max_queued: int = 64,
+        library: PresetLibrary | None = None,
+    ) -> None:
         self.engine, self.state_dir, self.render_dir = engine, state_dir, render_dir
         self.max_queued, self.library = max_queued, library
         self._jobs: dict[str, JobRecord] = {}
@@ -73,7 +80,11 @@ class JobQueue:
                 continue
             self._jobs[record.id] = record
             if record.status == "running" and record.attempts >= MAX_ATTEMPTS:
-                self._finish(record, "failed", f"the service stopped {record.attempts} times while rendering this job")
+                self._finish(
+                    record,
+                    "failed",
+                    f"the service stopped {record.attempts} times while rendering this job",
+                )
             elif record.status in ("queued", "running"):
                 record.status, record.progress, record.recovered = "queued", 0.0, True
                 self._save(record)
@@ -94,7 +105,9 @@ class JobQueue:
     def submit(self, spec: JobSpec) -> JobRecord:
         with self._lock:
             if (waiting := self.waiting()) >= self.max_queued:
-                raise OverflowError(f"{waiting} jobs are waiting; try again when some have finished")
+                raise OverflowError(
+                    f"{waiting} jobs are waiting; try again when some have finished"
+                )
             record = JobRecord(id=uuid.uuid4().hex, spec=spec.model_dump(mode="json"))
             self._jobs[record.id] = record
             self._save(record)
@@ -120,8 +133,10 @@ class JobQueue:
             return record
 
     def result(self, record: JobRecord) -> dict[str, Any]:
-        clips = [ClipResult(**c) for c in record.clips]
-        return result_manifest(record.status, clips, record.error, self.engine.provider, id=record.id)
+        clips = [JobClipResult(**c) for c in record.clips]
+        return result_manifest(
+            record.status, clips, record.error, self.engine.provider, id=record.id
+        )
 
     def _work(self) -> None:
         while (job_id := self._queue.get()) is not None:
@@ -141,11 +156,21 @@ class JobQueue:
             record.progress = round(fraction, 4)
 
         try:
-            clips = run_job(self.engine, JobSpec.model_validate(record.spec), out_dir, progress,
-                            lambda: record.id in self._cancel, self.library)
+            clips = run_job(
+                self.engine,
+                JobSpec.model_validate(record.spec),
+                out_dir,
+                progress,
+                lambda: record.id in self._cancel,
+                self.library,
+            )
             record.clips = [c.model_dump() for c in clips]
             failed = sum(c.error is not None for c in clips)
-            self._finish(record, "failed" if failed else "done", f"{failed} clip(s) failed" if failed else None)
+            self._finish(
+                record,
+                "failed" if failed else "done",
+                f"{failed} clip(s) failed" if failed else None,
+            )
         except Cancelled:
             shutil.rmtree(out_dir, ignore_errors=True)
             self._finish(record, "cancelled", "cancelled")

@@ -10,8 +10,7 @@ Times are seconds; results also give exact frame counts. Each clip renders into 
 folder under the job's output folder, so clips of one source never collide.
 """
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,14 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from clapsep.errors import UserError
 from clapsep.host.audio_io import Section
+from clapsep.host.engine import Engine, RenderInput
 from clapsep.host.presets import Preset, PresetLibrary
-from clapsep.host.windowing import Cancel, Cancelled
+from clapsep.host.render import ChannelMode, Stem
+from clapsep.host.windowing import Cancel, Progress
 
 JOB_FORMAT = "clapsep-job"
 RESULT_FORMAT = "clapsep-job-result"
 MAX_CLIPS = 256
-
-Progress = Callable[[float], None]
 
 
 class _Strict(BaseModel):
@@ -37,26 +36,42 @@ class InlineQuery(_Strict):
     """A query given in the job instead of a preset name."""
 
     positive: str = Field("", max_length=500, description="what to isolate, in words")
-    negative: str = Field("", max_length=500, description="what to push into the residual, in words")
-    positive_audio: list[str] = Field(default_factory=list, max_length=8, description="example files of the target")
-    negative_audio: list[str] = Field(default_factory=list, max_length=8, description="example files to remove")
+    negative: str = Field(
+        "", max_length=500, description="what to push into the residual, in words"
+    )
+    positive_audio: list[str] = Field(
+        default_factory=list, max_length=8, description="example files of the target"
+    )
+    negative_audio: list[str] = Field(
+        default_factory=list, max_length=8, description="example files to remove"
+    )
     audio_weight: float = Field(0.5, ge=0, le=1)
-    name: str = Field("", max_length=80, description="names the output files; default: the first words")
+    name: str = Field(
+        "", max_length=80, description="names the output files; default: the first words"
+    )
 
 
-class Clip(_Strict):
+class JobClip(_Strict):
     """One region of the DAW's timeline."""
 
-    id: str = Field("", max_length=200, description="the DAW's identifier, echoed back in the result")
-    source: str = Field(..., min_length=1, max_length=4096, description="absolute path of the source file")
+    id: str = Field(
+        "", max_length=200, description="the DAW's identifier, echoed back in the result"
+    )
+    source: str = Field(
+        ..., min_length=1, max_length=4096, description="absolute path of the source file"
+    )
     source_in: float = Field(0.0, ge=0, description="seconds into the source file")
-    source_out: float | None = Field(None, gt=0, description="seconds into the source file; null: its end")
+    source_out: float | None = Field(
+        None, gt=0, description="seconds into the source file; null: its end"
+    )
     position: float = Field(0.0, ge=0, description="timeline position of the clip start, seconds")
-    channel_mode: Literal["independent", "mono", "mid-side"] | None = Field(None, description="default: the job's")
-    track: str = Field("", max_length=200, description="name of the DAW track, used to name new tracks")
+    channel_mode: ChannelMode | None = Field(None, description="default: the job's")
+    track: str = Field(
+        "", max_length=200, description="name of the DAW track, used to name new tracks"
+    )
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Clip":
+    def _ordered(self) -> "JobClip":
         if self.source_out is not None and self.source_out <= self.source_in:
             raise ValueError("source_out must be after source_in")
         return self
@@ -67,12 +82,12 @@ class JobSpec(_Strict):
 
     format: Literal["clapsep-job"] = JOB_FORMAT
     version: Literal[1] = 1
-    clips: list[Clip] = Field(..., min_length=1, max_length=MAX_CLIPS)
+    clips: list[JobClip] = Field(..., min_length=1, max_length=MAX_CLIPS)
     preset: str | None = Field(None, max_length=200, description="preset library name")
     query: InlineQuery | None = None
-    stems: list[Literal["target", "residual"]] | None = Field(None, min_length=1, max_length=2)
+    stems: list[Stem] | None = Field(None, min_length=1, max_length=2)
     atten_limit_db: float | None = Field(None, ge=0, le=120)
-    channel_mode: Literal["independent", "mono", "mid-side"] = "independent"
+    channel_mode: ChannelMode = "independent"
     bit_depth: Literal[24, 32] = 32
 
     @model_validator(mode="after")
@@ -97,7 +112,7 @@ class StemResult(BaseModel):
     channels: int
 
 
-class ClipResult(BaseModel):
+class JobClipResult(BaseModel):
     id: str
     track: str
     position: float
@@ -118,18 +133,12 @@ def parse_job(data: Any) -> JobSpec:
 def job_preset(spec: JobSpec, library: PresetLibrary | None = None) -> Preset:
     """The preset the job names, with its inline query laid over it."""
     base = (library or PresetLibrary()).get(spec.preset) if spec.preset else None
-    changes: dict[str, Any] = {}
-    if q := spec.query:
-        if q.positive or q.positive_audio:
-            changes.update(positive_text=q.positive, positive_audio=tuple(q.positive_audio))
-        if q.negative or q.negative_audio:
-            changes.update(negative_text=q.negative, negative_audio=tuple(q.negative_audio))
-        changes["audio_weight"] = q.audio_weight
-        if base is None:
-            name = q.name or " ".join((q.positive or q.negative or "audio query").split()[:4])
-            return Preset(name=name, **changes)
-    assert base is not None
-    return replace(base, **changes)
+    if (q := spec.query) is None:
+        assert base is not None  # a job names a preset or gives a query
+        return base
+    return Preset.with_query(
+        base, q.positive, q.positive_audio, q.negative, q.negative_audio, q.audio_weight, q.name
+    )
 
 
 def check_within(paths: Sequence[str], roots: Sequence[Path]) -> None:
@@ -144,51 +153,81 @@ def check_within(paths: Sequence[str], roots: Sequence[Path]) -> None:
             raise UserError(f"{raw} is outside the folders this service may read")
 
 
-def run_job(engine: Any, spec: JobSpec, out_dir: Path, progress: Progress | None = None,
-            cancel: Cancel | None = None, library: PresetLibrary | None = None) -> list[ClipResult]:
+def run_job(
+    engine: Engine,
+    spec: JobSpec,
+    out_dir: Path,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+    library: PresetLibrary | None = None,
+) -> list[JobClipResult]:
     """Render every clip into `out_dir/<clip number>/`; a failing clip is reported, not raised.
 
-    `engine` is a `host.engine.Engine`. Raises `Cancelled` when `cancel()` turns true and
-    `UserError` when the query itself is unusable (no clip could render).
+    Raises `Cancelled` when `cancel()` turns true and `UserError` when the query or the
+    job's options are unusable (no clip could render).
     """
-    from clapsep.host.engine import Query, preset_settings
-
-    preset = job_preset(spec, library)
-    query = Query.from_preset(preset)
-    condition = engine.condition(query)
-    results = []
-    for index, clip in enumerate(spec.clips):
-        def step(fraction: float, index: int = index) -> None:
-            if progress is not None:
-                progress((index + fraction) / len(spec.clips))
-
-        result = ClipResult(id=clip.id, track=clip.track, position=clip.position)
-        try:
-            kwargs = preset_settings(preset, stems=tuple(spec.stems) if spec.stems else None,
-                                     atten_limit_db=spec.atten_limit_db,
-                                     channel_mode=clip.channel_mode or spec.channel_mode,
-                                     bit_depth=spec.bit_depth, section=Section(clip.source_in, clip.source_out))
-            clip_dir = out_dir / f"{index + 1:03d}"
-            clip_dir.mkdir(parents=True, exist_ok=True)
-            rendered, _ = engine.render(Path(clip.source), clip_dir, query, engine.settings(**kwargs), step,
-                                        cancel, condition=condition)
-            result.stems = [StemResult(stem=r.stem, path=str(r.path), position=clip.position,
-                                       length=r.frames / r.sample_rate, frames=r.frames,
-                                       sample_rate=r.sample_rate, channels=r.channels) for r in rendered]
-        except Cancelled:
-            raise
-        except UserError as exc:
-            result.error = str(exc)
-        results.append(result)
+    request = engine.prepare(
+        job_preset(spec, library),
+        stems=tuple(spec.stems) if spec.stems else None,
+        atten_limit_db=spec.atten_limit_db,
+        channel_mode=spec.channel_mode,
+        bit_depth=spec.bit_depth,
+    )
+    inputs = [
+        RenderInput(
+            Path(clip.source),
+            out_dir / f"{index + 1:03d}",
+            Section(clip.source_in, clip.source_out),
+            clip.channel_mode,
+        )
+        for index, clip in enumerate(spec.clips)
+    ]
+    step = (
+        None
+        if progress is None
+        else (lambda index, fraction: progress((index + fraction) / len(inputs)))
+    )
+    outcomes = engine.render_many(request, inputs, step, cancel, keep_going=(UserError,))
+    results = [
+        JobClipResult(
+            id=clip.id,
+            track=clip.track,
+            position=clip.position,
+            error=None if outcome.error is None else str(outcome.error),
+            stems=[
+                StemResult(
+                    stem=r.stem,
+                    path=str(r.path),
+                    position=clip.position,
+                    length=r.frames / r.sample_rate,
+                    frames=r.frames,
+                    sample_rate=r.sample_rate,
+                    channels=r.channels,
+                )
+                for r in outcome.stems
+            ],
+        )
+        for clip, outcome in zip(spec.clips, outcomes, strict=True)
+    ]
     if progress is not None:
         progress(1.0)
     return results
 
 
-
-def result_manifest(status: str, clips: Sequence[ClipResult] = (), error: str | None = None,
-                    provider: str | None = None, **extra: Any) -> dict[str, Any]:
+def result_manifest(
+    status: str,
+    clips: Sequence[JobClipResult] = (),
+    error: str | None = None,
+    provider: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """The JSON a DAW script reads back: per clip and stem, the file and its timeline position."""
-    return {"format": RESULT_FORMAT, "version": 1, "status": status, "error": error, "provider": provider,
-            "clips": [c.model_dump() for c in clips], **extra}
-
+    return {
+        "format": RESULT_FORMAT,
+        "version": 1,
+        "status": status,
+        "error": error,
+        "provider": provider,
+        "clips": [c.model_dump() for c in clips],
+        **extra,
+    }

@@ -5,24 +5,29 @@ or a query given here means exactly what it means in a job sent by a DAW script.
 """
 
 import argparse
-from pathlib import Path
 from typing import Any
 
+from clapsep.host.cli.options import add_engine_options
 from clapsep.host.render import CHANNEL_MODES, STEMS
 
-MAX_BODY = 1 << 20  # 1 MiB: the service's largest request; a job of the most clips with long paths fits easily
+MAX_BODY = (
+    1 << 20
+)  # 1 MiB: the service's largest request; a job of the most clips with long paths fits easily
 
 
 def add_query_arguments(p: argparse.ArgumentParser) -> None:
     q = p.add_argument_group("query and model")
     q.add_argument("--preset", metavar="NAME", help="library preset name")
-    q.add_argument("--query", metavar="TEXT", help="what to isolate, in words (replaces the preset's)")
+    q.add_argument(
+        "--query", metavar="TEXT", help="what to isolate, in words (replaces the preset's)"
+    )
     q.add_argument("--negative", metavar="TEXT", help="what to push into the residual, in words")
     q.add_argument("--stems", metavar="LIST", help=f"comma-separated subset of {','.join(STEMS)}")
-    q.add_argument("--atten-limit", type=float, metavar="DB", help="keep the input at -DB dB in the target")
+    q.add_argument(
+        "--atten-limit", type=float, metavar="DB", help="keep the input at -DB dB in the target"
+    )
     q.add_argument("--channel-mode", choices=CHANNEL_MODES, default="independent")
-    q.add_argument("--model", metavar="PACKAGE", help="model package folder (default: the installed default)")
-    q.add_argument("--device", choices=("auto", "cpu", "cuda", "tensorrt"), default="auto")
+    add_engine_options(q)
 
 
 def job_fields(args: argparse.Namespace) -> dict[str, Any]:
@@ -30,14 +35,10 @@ def job_fields(args: argparse.Namespace) -> dict[str, Any]:
     query = None
     if args.query or args.negative:
         query = {"positive": args.query or "", "negative": args.negative or ""}
-    return {"preset": args.preset, "query": query, "atten_limit_db": args.atten_limit,
-            "stems": [s.strip() for s in args.stems.split(",")] if args.stems else None,
-            "channel_mode": args.channel_mode}
-
-
-def open_engine(args: argparse.Namespace) -> Any:
-    """A `host.engine.Engine` for `--model`/`--device`, rendering through the render cache."""
-    from clapsep.host.engine import Engine
-    from clapsep.host.render_cache import RenderCache
-
-    return Engine(Path(args.model).expanduser() if args.model else None, args.device, RenderCache())
+    return {
+        "preset": args.preset,
+        "query": query,
+        "atten_limit_db": args.atten_limit,
+        "stems": [s.strip() for s in args.stems.split(",")] if args.stems else None,
+        "channel_mode": args.channel_mode,
+    }

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from clapsep.errors import UserError
-from clapsep.plugin_bridge.jobs import ClipResult, parse_job, run_job
-from clapsep.plugin_bridge.options import add_query_arguments, job_fields, open_engine
+from clapsep.host.cli.options import open_engine
+from clapsep.plugin_bridge.jobs import JobClipResult, parse_job, run_job
+from clapsep.plugin_bridge.options import add_query_arguments, job_fields
 
 METADATA_KEY = "clapsep"
 
@@ -37,8 +38,10 @@ def chosen_tracks(timeline: Any, names: list[str]) -> list[Any]:
         return tracks
     by_name = {t.name: t for t in tracks}
     if missing := [n for n in names if n not in by_name]:
-        raise UserError(f"no audio track named {', '.join(missing)}; audio tracks: "
-                        f"{', '.join(by_name) or 'none'}")
+        raise UserError(
+            f"no audio track named {', '.join(missing)}; audio tracks: "
+            f"{', '.join(by_name) or 'none'}"
+        )
     return [by_name[n] for n in names]
 
 
@@ -66,14 +69,24 @@ def timeline_clips(tracks: list[Any], base: Path) -> list[dict[str, Any]]:
             if not isinstance(item, otio.schema.Clip) or not item.enabled:
                 continue
             source, start, end = clip_source(item, base)
-            clips.append({"id": f"{t_index}/{c_index}", "source": source, "source_in": start, "source_out": end,
-                          "position": track.range_of_child(item).start_time.to_seconds(), "track": track.name})
+            clips.append(
+                {
+                    "id": f"{t_index}/{c_index}",
+                    "source": source,
+                    "source_in": start,
+                    "source_out": end,
+                    "position": track.range_of_child(item).start_time.to_seconds(),
+                    "track": track.name,
+                }
+            )
     if not clips:
         raise UserError("the chosen audio tracks hold no clips")
     return clips
 
 
-def add_stem_tracks(timeline: Any, tracks: list[Any], results: list[ClipResult], query: dict[str, Any]) -> None:
+def add_stem_tracks(
+    timeline: Any, tracks: list[Any], results: list[JobClipResult], query: dict[str, Any]
+) -> None:
     """One new audio track per source track and stem, clips at the original positions."""
     otio = _otio()
     rt, tr = otio.opentime.RationalTime, otio.opentime.TimeRange
@@ -90,12 +103,23 @@ def add_stem_tracks(timeline: Any, tracks: list[Any], results: list[ClipResult],
                 if (gap := start - round(cursor.rescaled_to(rate).value)) > 0:
                     new.append(otio.schema.Gap(source_range=tr(rt(0, rate), rt(gap, rate))))
                 whole = tr(rt(0, rate), rt(out.frames, rate))
-                new.append(otio.schema.Clip(
-                    f"{source_clip.name} {stem}",
-                    media_reference=otio.schema.ExternalReference(otio.url_utils.url_from_filepath(out.path), whole),
-                    source_range=whole,
-                    metadata={METADATA_KEY: {"stem": stem, "query": query, "source_clip": source_clip.name,
-                                             "source_track": track.name}}))
+                new.append(
+                    otio.schema.Clip(
+                        f"{source_clip.name} {stem}",
+                        media_reference=otio.schema.ExternalReference(
+                            otio.url_utils.url_from_filepath(out.path), whole
+                        ),
+                        source_range=whole,
+                        metadata={
+                            METADATA_KEY: {
+                                "stem": stem,
+                                "query": query,
+                                "source_clip": source_clip.name,
+                                "source_track": track.name,
+                            }
+                        },
+                    )
+                )
                 cursor = rt(start + out.frames, rate)
             timeline.tracks.append(new)
 
@@ -114,14 +138,25 @@ def _run(args: argparse.Namespace) -> int:
     tracks = chosen_tracks(timeline, args.track)
     fields = job_fields(args)
     spec = parse_job({**fields, "clips": timeline_clips(tracks, source.parent)})
-    stems_dir = Path(args.stems_dir).expanduser() if args.stems_dir else out.with_name(f"{out.stem}-stems")
+    stems_dir = (
+        Path(args.stems_dir).expanduser() if args.stems_dir else out.with_name(f"{out.stem}-stems")
+    )
     engine = open_engine(args)
     results = run_job(engine, spec, stems_dir)
     for r in results:
         if r.error:
             print(f"clip {r.id} on {r.track}: {r.error}", file=sys.stderr)
-    add_stem_tracks(timeline, tracks, results, {"preset": fields["preset"], "query": fields["query"],
-                                                "provider": engine.provider, "model": engine.package.name})
+    add_stem_tracks(
+        timeline,
+        tracks,
+        results,
+        {
+            "preset": fields["preset"],
+            "query": fields["query"],
+            "provider": engine.provider,
+            "model": engine.package.name,
+        },
+    )
     otio.adapters.write_to_file(timeline, str(out))
     print(out)
     return 2 if any(r.error for r in results) else 0
@@ -129,14 +164,25 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "otio", help="render the audio clips of an OpenTimelineIO timeline into new stem tracks",
+        "otio",
+        help="render the audio clips of an OpenTimelineIO timeline into new stem tracks",
         description="Render every clip of the chosen audio tracks of IN (.otio, e.g. from DaVinci Resolve) "
-                    "and write OUT: the same timeline plus one track per source track and stem, clips at "
-                    "the original positions.")
-    p.add_argument("input", metavar="IN", help="timeline (.otio, or any format an installed adapter reads)")
+        "and write OUT: the same timeline plus one track per source track and stem, clips at "
+        "the original positions.",
+    )
+    p.add_argument(
+        "input", metavar="IN", help="timeline (.otio, or any format an installed adapter reads)"
+    )
     p.add_argument("--out", required=True, metavar="OUT", help="timeline to write (.otio)")
-    p.add_argument("--track", action="append", default=[], metavar="NAME",
-                   help="audio track to render (repeatable; default: every audio track)")
-    p.add_argument("--stems-dir", metavar="DIR", help="where stems go (default: OUT-stems beside OUT)")
+    p.add_argument(
+        "--track",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="audio track to render (repeatable; default: every audio track)",
+    )
+    p.add_argument(
+        "--stems-dir", metavar="DIR", help="where stems go (default: OUT-stems beside OUT)"
+    )
     add_query_arguments(p)
     p.set_defaults(run=_run)

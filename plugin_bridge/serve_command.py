@@ -13,6 +13,7 @@ from pathlib import Path
 import platformdirs
 
 from clapsep.errors import UserError
+from clapsep.host.cli.options import add_engine_options, open_engine
 from clapsep.paths import APP_NAME, user_data_dir
 from clapsep.plugin_bridge.options import MAX_BODY
 
@@ -26,42 +27,60 @@ def default_token_file() -> Path:
 def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from clapsep.host.engine import Engine
-    from clapsep.host.render_cache import RenderCache
     from clapsep.plugin_bridge.guard import load_or_create_token
     from clapsep.plugin_bridge.service import ServiceConfig, create_app
 
     token_file = Path(args.token_file).expanduser() if args.token_file else default_token_file()
-    render_dir = Path(args.render_dir).expanduser() if args.render_dir else user_data_dir() / "renders"
+    render_dir = (
+        Path(args.render_dir).expanduser() if args.render_dir else user_data_dir() / "renders"
+    )
     roots = [Path(r).expanduser() for r in args.allow] or [Path.home()]
     if missing := [str(r) for r in roots if not r.is_dir()]:
         raise UserError(f"--allow folder(s) not found: {', '.join(missing)}")
     if not 0 < args.port < 65536:
         raise UserError(f"--port must be 1..65535, got {args.port}")
     token = load_or_create_token(token_file)
-    engine = Engine(Path(args.model).expanduser() if args.model else None, args.device, RenderCache())
-    config = ServiceConfig(token=token, render_dir=render_dir, state_dir=user_data_dir() / "service-jobs",
-                           allowed_roots=roots, max_body=args.max_body)
+    engine = open_engine(args)
+    config = ServiceConfig(
+        token=token,
+        render_dir=render_dir,
+        state_dir=user_data_dir() / "service-jobs",
+        allowed_roots=roots,
+        max_body=args.max_body,
+    )
     app = create_app(engine, config)
-    print(f"clapsep serve: http://127.0.0.1:{args.port} model {engine.package.name} on {engine.provider} "
-          f"({engine.separator.provider_note}); token in {token_file}; stems in {render_dir}",
-          file=sys.stderr, flush=True)
+    print(
+        f"clapsep serve: http://127.0.0.1:{args.port} model {engine.package.name} on {engine.provider} "
+        f"({engine.separator.provider_note}); token in {token_file}; stems in {render_dir}",
+        file=sys.stderr,
+        flush=True,
+    )
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "serve", help="render service for DAW scripts (loopback HTTP, token protected)",
+        "serve",
+        help="render service for DAW scripts (loopback HTTP, token protected)",
         description="Load the model once and render jobs sent by DAW scripts over http://127.0.0.1:PORT. "
-                    "Every request needs the token from the token file; jobs may read only under "
-                    "--allow folders and write only under --render-dir.")
+        "Every request needs the token from the token file; jobs may read only under "
+        "--allow folders and write only under --render-dir.",
+    )
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--token-file", metavar="PATH", help=f"default: {default_token_file()}")
-    p.add_argument("--render-dir", metavar="DIR", help="where stems are written (default: <data>/renders)")
-    p.add_argument("--allow", action="append", default=[], metavar="DIR",
-                   help="folder jobs may read sources from (repeatable; default: your home folder)")
-    p.add_argument("--max-body", type=int, default=MAX_BODY, metavar="BYTES", help="largest request body")
-    p.add_argument("--model", metavar="PACKAGE", help="model package folder (default: the installed default)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "tensorrt"), default="auto")
+    p.add_argument(
+        "--render-dir", metavar="DIR", help="where stems are written (default: <data>/renders)"
+    )
+    p.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="folder jobs may read sources from (repeatable; default: your home folder)",
+    )
+    p.add_argument(
+        "--max-body", type=int, default=MAX_BODY, metavar="BYTES", help="largest request body"
+    )
+    add_engine_options(p)
     p.set_defaults(run=_run)

@@ -19,15 +19,18 @@ from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
 
 from clapsep.errors import UserError
+from clapsep.host.engine import Engine
 from clapsep.host.presets import PresetLibrary
 from clapsep.plugin_bridge.guard import Guard
 from clapsep.plugin_bridge.job_queue import JobQueue, JobRecord
-from clapsep.plugin_bridge.jobs import ClipResult, JobSpec, check_within, job_preset
+from clapsep.plugin_bridge.jobs import JobClipResult, JobSpec, check_within, job_preset
 from clapsep.plugin_bridge.options import MAX_BODY
 
-GUARD_NOTE = ("Listens on 127.0.0.1 only. Every route answers 401 without the bearer token from the "
-              "service's token file, 403 to a non-loopback peer, Host or Origin, and 413 to a body over the "
-              "configured limit.")
+GUARD_NOTE = (
+    "Listens on 127.0.0.1 only. Every route answers 401 without the bearer token from the "
+    "service's token file, 403 to a non-loopback peer, Host or Origin, and 413 to a body over the "
+    "configured limit."
+)
 
 
 @dataclass
@@ -60,7 +63,7 @@ class JobResult(BaseModel):
     status: str
     error: str | None
     provider: str | None
-    clips: list[ClipResult]
+    clips: list[JobClipResult]
 
 
 class PresetInfo(BaseModel):
@@ -80,7 +83,7 @@ class Health(BaseModel):
     queued: int
 
 
-def create_app(engine: Any, config: ServiceConfig, library: PresetLibrary | None = None) -> Any:
+def create_app(engine: Engine, config: ServiceConfig, library: PresetLibrary | None = None) -> Any:
     """The guarded ASGI app; its worker starts and stops with the app's lifespan."""
     jobs = JobQueue(engine, config.state_dir, config.render_dir, config.max_queued, library)
     roots = config.allowed_roots
@@ -91,8 +94,14 @@ def create_app(engine: Any, config: ServiceConfig, library: PresetLibrary | None
         yield
         jobs.stop()
 
-    app = FastAPI(title="clapsep render service", version="1", lifespan=lifespan,
-                  docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="clapsep render service",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.state.jobs = jobs
 
     def found(job_id: str) -> JobRecord:
@@ -104,14 +113,28 @@ def create_app(engine: Any, config: ServiceConfig, library: PresetLibrary | None
     @app.get("/health", response_model=Health)
     def health() -> dict[str, Any]:
         """The model and the execution provider actually in use (not just the one asked for)."""
-        return {"status": "ok", "version": version("clapsep-studio"), "provider": engine.provider,
-                "provider_note": engine.separator.provider_note, "model": engine.describe(), "queued": jobs.waiting()}
+        return {
+            "status": "ok",
+            "version": version("clapsep-studio"),
+            "provider": engine.provider,
+            "provider_note": engine.separator.provider_note,
+            "model": engine.describe(),
+            "queued": jobs.waiting(),
+        }
 
     @app.get("/presets", response_model=list[PresetInfo])
     def presets() -> list[dict[str, Any]]:
         lib = library or PresetLibrary()
-        return [{"name": p.name, "category": p.category, "notes": p.notes, "stems": list(p.stems),
-                 "factory": lib.is_factory(p.name)} for p in lib.presets()]
+        return [
+            {
+                "name": p.name,
+                "category": p.category,
+                "notes": p.notes,
+                "stems": list(p.stems),
+                "factory": lib.is_factory(p.name),
+            }
+            for p in lib.presets()
+        ]
 
     @app.post("/jobs", response_model=JobStatus, status_code=202)
     def submit(spec: JobSpec) -> dict[str, Any]:
@@ -157,11 +180,15 @@ def openapi_schema(app: Any) -> dict[str, Any]:
     from fastapi.openapi.utils import get_openapi
 
     inner = app.app
-    schema = get_openapi(title=inner.title, version=inner.version, routes=inner.routes, description=GUARD_NOTE)
+    schema = get_openapi(
+        title=inner.title, version=inner.version, routes=inner.routes, description=GUARD_NOTE
+    )
     schema["components"]["securitySchemes"] = {"token": {"type": "http", "scheme": "bearer"}}
     schema["security"] = [{"token": []}]
     return schema
 
 
 def committed_schema() -> dict[str, Any]:
-    return json.loads(files("clapsep.plugin_bridge").joinpath("openapi.json").read_text(encoding="utf-8"))
+    return json.loads(
+        files("clapsep.plugin_bridge").joinpath("openapi.json").read_text(encoding="utf-8")
+    )

@@ -24,11 +24,26 @@ sys.meta_path.insert(0, _NoTorch())
 """
 
 CAPTIONS = [
-    "a dog barks", "the sound of a dog barking", "a man speaks", "a woman talks quietly",
-    "children laughing", "rain falls on a roof", "wind blowing", "a car engine idles",
-    "traffic noise in a city", "a siren wails", "birds chirping", "footsteps on gravel",
-    "a door slams", "glass breaking", "water running from a tap", "applause from a crowd",
-    "a piano melody", "an acoustic guitar strums", "drums and bass", "a phone rings",
+    "a dog barks",
+    "the sound of a dog barking",
+    "a man speaks",
+    "a woman talks quietly",
+    "children laughing",
+    "rain falls on a roof",
+    "wind blowing",
+    "a car engine idles",
+    "traffic noise in a city",
+    "a siren wails",
+    "birds chirping",
+    "footsteps on gravel",
+    "a door slams",
+    "glass breaking",
+    "water running from a tap",
+    "applause from a crowd",
+    "a piano melody",
+    "an acoustic guitar strums",
+    "drums and bass",
+    "a phone rings",
 ]
 
 
@@ -38,8 +53,13 @@ def run_without_torch() -> Callable[..., subprocess.CompletedProcess]:
     `import torch` failing; `sys` is imported; the completed process is returned."""
 
     def run(code: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-c", _BLOCK_TORCH + textwrap.dedent(code), *args],
-                              capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-c", _BLOCK_TORCH + textwrap.dedent(code), *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=timeout,
+        )
 
     return run
 

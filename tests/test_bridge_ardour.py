@@ -17,7 +17,9 @@ import pytest
 
 ARDOUR_LUA = shutil.which("ardour7-lua")
 LUA_DIR = Path(str(files("clapsep.plugin_bridge").joinpath("lua")))
-pytestmark = pytest.mark.skipif(ARDOUR_LUA is None, reason="needs ardour7-lua (apt-get install ardour)")
+pytestmark = pytest.mark.skipif(
+    ARDOUR_LUA is None, reason="needs ardour7-lua (apt-get install ardour)"
+)
 
 SCRIPT = """
 package.path = %(lua_dir)s .. '/?.lua;' .. package.path
@@ -49,17 +51,40 @@ close_session()
 
 def test_action_loads_in_ardour_and_computes_clips_at_the_session_rate(tmp_path: Path) -> None:
     script = tmp_path / "check.lua"
-    script.write_text(SCRIPT % {"lua_dir": json.dumps(str(LUA_DIR)), "session": json.dumps(str(tmp_path / "session")),
-                                "action": json.dumps(str(LUA_DIR / "clapsep_ardour.lua"))})
-    done = subprocess.run([ARDOUR_LUA, str(script)], capture_output=True, text=True, timeout=120,
-                          env=os.environ | {"HOME": str(tmp_path)})
+    script.write_text(
+        SCRIPT
+        % {
+            "lua_dir": json.dumps(str(LUA_DIR)),
+            "session": json.dumps(str(tmp_path / "session")),
+            "action": json.dumps(str(LUA_DIR / "clapsep_ardour.lua")),
+        }
+    )
+    done = subprocess.run(
+        [ARDOUR_LUA, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ | {"HOME": str(tmp_path)},
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, done.stdout[-2000:] + done.stderr[-2000:]
-    result = json.loads(lines[0][len("RESULT "):])
-    assert result["lua"] == "Lua 5.3" and result["type"] == "EditorAction" and result["action"] == "function"
+    result = json.loads(lines[0][len("RESULT ") :])
+    assert (
+        result["lua"] == "Lua 5.3"
+        and result["type"] == "EditorAction"
+        and result["action"] == "function"
+    )
     assert result["rate"] == 48000 and result["tracks"] == 1
     assert all(result["bindings"].values()), result["bindings"]
     assert Path(result["session_path"]).resolve() == (tmp_path / "session").resolve()
-    assert result["clips"] == [{"id": "r1:1", "source": "/media/a.wav", "track": "Dialog", "position": 2.0,
-                                "source_in": 0.5, "source_out": 1.5}]
+    assert result["clips"] == [
+        {
+            "id": "r1:1",
+            "source": "/media/a.wav",
+            "track": "Dialog",
+            "position": 2.0,
+            "source_in": 0.5,
+            "source_out": 1.5,
+        }
+    ]
     assert (tmp_path / "session" / "bridge.ardour").is_file()

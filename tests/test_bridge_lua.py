@@ -19,7 +19,9 @@ from clapsep.plugin_bridge.jobs import parse_job
 
 LUA = shutil.which("lua5.4") or shutil.which("lua5.3")
 LUA_DIR = Path(str(files("clapsep.plugin_bridge").joinpath("lua")))
-pytestmark = pytest.mark.skipif(LUA is None, reason="needs lua5.4 or lua5.3 (apt-get install lua5.4)")
+pytestmark = pytest.mark.skipif(
+    LUA is None, reason="needs lua5.4 or lua5.3 (apt-get install lua5.4)"
+)
 
 PRELUDE = f"""
 package.path = {json.dumps(str(LUA_DIR) + "/?.lua;")} .. package.path
@@ -33,14 +35,22 @@ def lua(tmp_path: Path, code: str, data: object = None) -> object:
     script, given = tmp_path / "case.lua", tmp_path / "input.json"
     script.write_text(PRELUDE + code)
     given.write_text(json.dumps(data))
-    done = subprocess.run([LUA, str(script), str(given)], capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [LUA, str(script), str(given)], capture_output=True, text=True, timeout=30
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
 def test_json_round_trips_with_python(tmp_path: Path) -> None:
-    tricky = {"text": 'quote " back \\ tab \t newline \n é 🎵 \u0001', "ints": [0, -3, 2**40], "float": 0.1,
-              "tiny": 1e-300, "nested": {"empty": [], "obj": {}, "t": True, "f": False}, "none": None}
+    tricky = {
+        "text": 'quote " back \\ tab \t newline \n é 🎵 \u0001',
+        "ints": [0, -3, 2**40],
+        "float": 0.1,
+        "tiny": 1e-300,
+        "nested": {"empty": [], "obj": {}, "t": True, "f": False},
+        "none": None,
+    }
     back = lua(tmp_path, "print(J.encode(input()))", tricky)
     tricky.pop("none")  # null members are dropped on decoding, as Lua tables cannot hold nil
     assert back == tricky
@@ -48,22 +58,37 @@ def test_json_round_trips_with_python(tmp_path: Path) -> None:
 
 ITEMS = [  # position, length, startoffs, playrate, chanmode; time selection or None
     ({"position": 10.0, "length": 4.0, "startoffs": 1.5, "playrate": 1.0, "chanmode": 0}, None),
-    ({"position": 10.0, "length": 4.0, "startoffs": 1.5, "playrate": 1.0, "chanmode": 0}, {"start": 11.0, "stop": 20.0}),
-    ({"position": 10.0, "length": 4.0, "startoffs": 0.5, "playrate": 2.0, "chanmode": 2}, {"start": 11.0, "stop": 12.5}),
-    ({"position": 10.0, "length": 4.0, "startoffs": 0.0, "playrate": 0.5, "chanmode": 3}, {"start": 0.0, "stop": 9.0}),
+    (
+        {"position": 10.0, "length": 4.0, "startoffs": 1.5, "playrate": 1.0, "chanmode": 0},
+        {"start": 11.0, "stop": 20.0},
+    ),
+    (
+        {"position": 10.0, "length": 4.0, "startoffs": 0.5, "playrate": 2.0, "chanmode": 2},
+        {"start": 11.0, "stop": 12.5},
+    ),
+    (
+        {"position": 10.0, "length": 4.0, "startoffs": 0.0, "playrate": 0.5, "chanmode": 3},
+        {"start": 0.0, "stop": 9.0},
+    ),
 ]
 
 
 def test_reaper_items_map_to_source_sections(tmp_path: Path) -> None:
-    cases = [{"item": {**item, "id": f"g{i}", "source": "/a.wav", "track": "Vox"}, "sel": sel}
-             for i, (item, sel) in enumerate(ITEMS)]
-    got = lua(tmp_path, """
+    cases = [
+        {"item": {**item, "id": f"g{i}", "source": "/a.wav", "track": "Vox"}, "sel": sel}
+        for i, (item, sel) in enumerate(ITEMS)
+    ]
+    got = lua(
+        tmp_path,
+        """
 local out = J.array()
 for i, case in ipairs(input()) do
   local clip, place = J.reaper_clip(case.item, case.sel)
   out[i] = clip and { clip = clip, place = place } or 'none'
 end
-print(J.encode(out))""", cases)
+print(J.encode(out))""",
+        cases,
+    )
     for case, result in zip(cases, got, strict=True):
         item, sel = case["item"], case["sel"]
         first, last = item["position"], item["position"] + item["length"]
@@ -74,51 +99,104 @@ print(J.encode(out))""", cases)
             continue
         clip, rate = result["clip"], item["playrate"]
         assert clip["position"] == pytest.approx(first)
-        assert clip["source_in"] == pytest.approx(item["startoffs"] + (first - item["position"]) * rate)
+        assert clip["source_in"] == pytest.approx(
+            item["startoffs"] + (first - item["position"]) * rate
+        )
         assert clip["source_out"] - clip["source_in"] == pytest.approx((last - first) * rate)
         assert clip["channel_mode"] == ("mono" if item["chanmode"] == 2 else "independent")
         whole = (first, last) == (item["position"], item["position"] + item["length"])
-        assert result["place"] == {"length": pytest.approx(last - first), "playrate": rate,
-                                   "chanmode": item["chanmode"], "whole": whole}
+        assert result["place"] == {
+            "length": pytest.approx(last - first),
+            "playrate": rate,
+            "chanmode": item["chanmode"],
+            "whole": whole,
+        }
 
 
 def test_ardour_regions_give_one_clip_per_channel_file(tmp_path: Path) -> None:
-    region = {"id": "123", "sources": ["/s/L.wav", "/s/R.wav"], "track": "Gtr", "position": 96000,
-              "start": 24000, "length": 48000}
+    region = {
+        "id": "123",
+        "sources": ["/s/L.wav", "/s/R.wav"],
+        "track": "Gtr",
+        "position": 96000,
+        "start": 24000,
+        "length": 48000,
+    }
     clips = lua(tmp_path, "print(J.encode(J.ardour_clips(input(), 48000)))", region)
-    assert [(c["id"], c["source"], c["track"]) for c in clips] == [("123:1", "/s/L.wav", "Gtr 1"), ("123:2", "/s/R.wav", "Gtr 2")]
+    assert [(c["id"], c["source"], c["track"]) for c in clips] == [
+        ("123:1", "/s/L.wav", "Gtr 1"),
+        ("123:2", "/s/R.wav", "Gtr 2"),
+    ]
     assert {(c["position"], c["source_in"], c["source_out"]) for c in clips} == {(2.0, 0.5, 1.5)}
 
 
 def test_jobs_built_in_lua_are_valid_jobs(tmp_path: Path) -> None:
-    clips = [{"id": "a", "source": "/x.wav", "position": 1.5, "source_in": 0.25, "source_out": 1.0,
-              "channel_mode": "mono", "track": "T"}]
-    job = lua(tmp_path, """local d = input()
+    clips = [
+        {
+            "id": "a",
+            "source": "/x.wav",
+            "position": 1.5,
+            "source_in": 0.25,
+            "source_out": 1.0,
+            "channel_mode": "mono",
+            "track": "T",
+        }
+    ]
+    job = lua(
+        tmp_path,
+        """local d = input()
 print(J.encode(J.build_job(d.clips, { preset = 'Dialogue', query = 'a dog barks', negative = 'wind',
-                                      stems = { 'target' } })))""", {"clips": clips})
+                                      stems = { 'target' } })))""",
+        {"clips": clips},
+    )
     spec = parse_job(job)
-    assert spec.preset == "Dialogue" and spec.query and spec.query.negative == "wind" and spec.stems == ["target"]
+    assert (
+        spec.preset == "Dialogue"
+        and spec.query
+        and spec.query.negative == "wind"
+        and spec.stems == ["target"]
+    )
     assert spec.clips[0].source_in == 0.25 and spec.clips[0].channel_mode == "mono"
 
 
-def test_result_manifests_from_clapsep_job_become_placements(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                             package: Path,
-                                                             capsys: pytest.CaptureFixture) -> None:
+def test_result_manifests_from_clapsep_job_become_placements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path, capsys: pytest.CaptureFixture
+) -> None:
     home = make_home(tmp_path, monkeypatch, package)
     source = home / "media" / "it's a take.wav"
     write_noise(source, 2)
     job = home / "job.json"
-    clip = {"id": "{G}", "source": str(source), "source_in": 0.5, "source_out": 1.5, "position": 7.25, "track": "V"}
-    job.write_text(json.dumps({"clips": [clip, {**clip, "id": "{H}", "source": "/missing.wav"}],
-                               "query": {"positive": "speech"}}))
+    clip = {
+        "id": "{G}",
+        "source": str(source),
+        "source_in": 0.5,
+        "source_out": 1.5,
+        "position": 7.25,
+        "track": "V",
+    }
+    job.write_text(
+        json.dumps(
+            {
+                "clips": [clip, {**clip, "id": "{H}", "source": "/missing.wav"}],
+                "query": {"positive": "speech"},
+            }
+        )
+    )
     main(["job", str(job), "--device", "cpu"])
     capsys.readouterr()
     manifest = json.loads((home / "job.result.json").read_text())
-    got = lua(tmp_path, """local p, e = J.placements(input())
+    got = lua(
+        tmp_path,
+        """local p, e = J.placements(input())
 print(J.encode({ placements = p, errors = e, progress = J.progress(arg[2]) }))""".replace(
-        "arg[2]", json.dumps(str(home / "job.result.json"))), manifest)
-    assert [(p["id"], p["stem"], p["position"], p["length"]) for p in got["placements"]] == \
-        [("{G}", "target", 7.25, 1.0), ("{G}", "residual", 7.25, 1.0)]
+            "arg[2]", json.dumps(str(home / "job.result.json"))
+        ),
+        manifest,
+    )
+    assert [(p["id"], p["stem"], p["position"], p["length"]) for p in got["placements"]] == [
+        ("{G}", "target", 7.25, 1.0),
+        ("{G}", "residual", 7.25, 1.0),
+    ]
     assert got["placements"][0]["path"] == manifest["clips"][0]["stems"][0]["path"]
     assert len(got["errors"]) == 1 and got["errors"][0].startswith("{H}: ") and got["progress"] == 1
 
@@ -127,9 +205,12 @@ def test_background_command_passes_awkward_paths_intact(tmp_path: Path) -> None:
     fake = tmp_path / "fake clapsep"
     fake.write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$(dirname "$0")/args.txt"\n')
     fake.chmod(0o755)
-    job = tmp_path / "it's a \"job\" $HOME.json"
-    line = lua(tmp_path, "print(J.encode(J.background_command(input().exe, input().job, false)))",
-               {"exe": str(fake), "job": str(job)})
+    job = tmp_path / 'it\'s a "job" $HOME.json'
+    line = lua(
+        tmp_path,
+        "print(J.encode(J.background_command(input().exe, input().job, false)))",
+        {"exe": str(fake), "job": str(job)},
+    )
     subprocess.run(["sh", "-c", line], check=True, timeout=10)
     args = tmp_path / "args.txt"
     for _ in range(100):
@@ -204,8 +285,15 @@ print(J.encode({ tracks = state.tracks, undo = state.undo, messages = state.mess
 """
 
 
-def _reaper_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path,
-                seconds: float, click: bool, place: str = "tracks", time_sel: tuple = (0, 0)) -> tuple[dict, list[dict]]:
+def _reaper_run(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    package: Path,
+    seconds: float,
+    click: bool,
+    place: str = "tracks",
+    time_sel: tuple = (0, 0),
+) -> tuple[dict, list[dict]]:
     import sys
 
     home = make_home(tmp_path, monkeypatch, package)
@@ -214,34 +302,74 @@ def _reaper_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path,
     exe = home / "clapsep"
     exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m clapsep.host "$@"\n')
     exe.chmod(0o755)
-    items = [{"guid": "{A}", "source": str(source), "position": 10.0, "length": 2.0, "startoffs": 0.5,
-              "playrate": 1.0, "chanmode": 0},
-             {"guid": "{B}", "source": str(source), "position": 20.0, "length": 2.0, "startoffs": 0.25,
-              "playrate": 0.5, "chanmode": 2}]
-    state = lua(tmp_path, REAPER_STUB, {"items": items, "time_sel": list(time_sel), "exe": str(exe), "click": click, "place": place,
-                                        "project": str(home / "project"), "script": str(LUA_DIR / "clapsep_reaper.lua")})
+    items = [
+        {
+            "guid": "{A}",
+            "source": str(source),
+            "position": 10.0,
+            "length": 2.0,
+            "startoffs": 0.5,
+            "playrate": 1.0,
+            "chanmode": 0,
+        },
+        {
+            "guid": "{B}",
+            "source": str(source),
+            "position": 20.0,
+            "length": 2.0,
+            "startoffs": 0.25,
+            "playrate": 0.5,
+            "chanmode": 2,
+        },
+    ]
+    state = lua(
+        tmp_path,
+        REAPER_STUB,
+        {
+            "items": items,
+            "time_sel": list(time_sel),
+            "exe": str(exe),
+            "click": click,
+            "place": place,
+            "project": str(home / "project"),
+            "script": str(LUA_DIR / "clapsep_reaper.lua"),
+        },
+    )
     return state, items
 
 
 def test_reaper_script_places_stems_on_new_tracks_in_one_undo_step(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path
+) -> None:
     state, items = _reaper_run(tmp_path, monkeypatch, package, 3, click=False)
     assert state["messages"] == [] and state["undo"] == ["begin", "end: CLAPSep: add stems"]
     assert [t["name"] for t in state["tracks"]] == ["Vox", "Vox - target", "Vox - residual"]
     for track in state["tracks"][1:]:
-        placed = [(i["values"]["D_POSITION"], i["values"]["D_LENGTH"], i["takes"][0]["values"]["D_PLAYRATE"],
-                   i["takes"][0]["values"]["I_CHANMODE"]) for i in track["items"]]
-        assert placed == [(it["position"], it["length"], it["playrate"], it["chanmode"]) for it in items]
+        placed = [
+            (
+                i["values"]["D_POSITION"],
+                i["values"]["D_LENGTH"],
+                i["takes"][0]["values"]["D_PLAYRATE"],
+                i["takes"][0]["values"]["I_CHANMODE"],
+            )
+            for i in track["items"]
+        ]
+        assert placed == [
+            (it["position"], it["length"], it["playrate"], it["chanmode"]) for it in items
+        ]
         for item, source_item in zip(track["items"], items, strict=True):
             frames = round(source_item["length"] * source_item["playrate"] * 48000)
             take = item["takes"][0]
             assert Path(take["source"]).is_file() and take["values"]["D_STARTOFFS"] == 0
-            assert f"_{round(source_item['startoffs'] * 48000)}-{round(source_item['startoffs'] * 48000) + frames}_" \
+            assert (
+                f"_{round(source_item['startoffs'] * 48000)}-{round(source_item['startoffs'] * 48000) + frames}_"
                 in Path(take["source"]).name
+            )
 
 
 def test_reaper_cancel_button_stops_the_render_and_adds_nothing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path
+) -> None:
     state, _ = _reaper_run(tmp_path, monkeypatch, package, 30, click=True)
     assert [t["name"] for t in state["tracks"]] == ["Vox"] and state["undo"] == []
     results = list((tmp_path / "project" / "clapsep").glob("*.result.json"))
@@ -249,9 +377,11 @@ def test_reaper_cancel_button_stops_the_render_and_adds_nothing(
 
 
 def test_reaper_script_adds_takes_to_whole_items_and_tracks_for_cut_ones(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path) -> None:
-    state, _ = _reaper_run(tmp_path, monkeypatch, package, 3, click=False, place="takes",
-                           time_sel=(5.0, 21.0))  # keeps item A whole, cuts item B at 21 s
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path
+) -> None:
+    state, _ = _reaper_run(
+        tmp_path, monkeypatch, package, 3, click=False, place="takes", time_sel=(5.0, 21.0)
+    )  # keeps item A whole, cuts item B at 21 s
     assert state["source_takes"] == [2, 0] and state["undo"] == ["begin", "end: CLAPSep: add stems"]
     assert [t["name"] for t in state["tracks"]] == ["Vox", "Vox - target", "Vox - residual"]
     for track in state["tracks"][1:]:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from test_bridge_support import LiveServer, free_port, read, wait_for, write_noise
 
-from clapsep.host.engine import Engine
+from clapsep.host.engine import Engine, RenderInput, RenderRequest
 from clapsep.plugin_bridge.guard import load_or_create_token
 from clapsep.plugin_bridge.service import (
     ServiceConfig,
@@ -43,10 +43,10 @@ class _TestEngine(Engine):
 
         return slow
 
-    def render(self, source: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if source.name.startswith("crash"):
+    def render(self, request: RenderRequest, item: RenderInput, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if item.source.name.startswith("crash"):
             raise RuntimeError("simulated crash inside the renderer")
-        return super().render(source, *args, **kwargs)
+        return super().render(request, item, *args, **kwargs)
 
 
 @pytest.fixture
@@ -55,8 +55,13 @@ def engine(home: Path, package: Path) -> _TestEngine:
 
 
 def config(home: Path, **kw: object) -> ServiceConfig:
-    return ServiceConfig(token=TOKEN, render_dir=home / "renders", state_dir=home / "state",
-                         allowed_roots=[home / "media"], **kw)  # type: ignore[arg-type]
+    return ServiceConfig(
+        token=TOKEN,
+        render_dir=home / "renders",
+        state_dir=home / "state",
+        allowed_roots=[home / "media"],
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -66,8 +71,17 @@ def server(home: Path, engine: _TestEngine):  # type: ignore[no-untyped-def]
 
 
 def job(*sources: Path, **extra: object) -> dict:
-    clips = [{"id": f"clip{i}", "source": str(s), "source_in": 0.25, "source_out": 1.25, "position": 10.0 + i,
-              "track": "Dialog"} for i, s in enumerate(sources)]
+    clips = [
+        {
+            "id": f"clip{i}",
+            "source": str(s),
+            "source_in": 0.25,
+            "source_out": 1.25,
+            "position": 10.0 + i,
+            "track": "Dialog",
+        }
+        for i, s in enumerate(sources)
+    ]
     return {"clips": clips, "query": {"positive": "a person speaking"}, **extra}
 
 
@@ -87,21 +101,34 @@ def test_health_reports_the_provider_in_use_and_presets_list(server: LiveServer)
         assert "Dialogue" in names
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}]
+)
 def test_requests_without_the_token_are_refused(server: LiveServer, headers: dict) -> None:
     response = httpx.get(f"{server.url}/health", headers=headers)
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize("headers", [{"Host": "evil.example"}, {"Host": "127.0.0.1.evil.example:80"},
-                                     {"Origin": "https://evil.example"}, {"Origin": "null"}])
-def test_foreign_host_or_origin_is_refused_even_with_the_token(server: LiveServer, headers: dict) -> None:
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Host": "evil.example"},
+        {"Host": "127.0.0.1.evil.example:80"},
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+    ],
+)
+def test_foreign_host_or_origin_is_refused_even_with_the_token(
+    server: LiveServer, headers: dict
+) -> None:
     response = httpx.get(f"{server.url}/health", headers=AUTH | headers)
     assert response.status_code == 403
 
 
 def test_loopback_origin_is_accepted(server: LiveServer) -> None:
-    assert httpx.get(f"{server.url}/health", headers=AUTH | {"Origin": f"http://localhost:{server.port}"}).is_success
+    assert httpx.get(
+        f"{server.url}/health", headers=AUTH | {"Origin": f"http://localhost:{server.port}"}
+    ).is_success
 
 
 def test_oversized_bodies_are_refused_declared_or_chunked(server: LiveServer) -> None:
@@ -120,7 +147,11 @@ def test_sources_outside_the_allowed_folders_are_refused(server: LiveServer, hom
     write_noise(outside, 2)
     (home / "media" / "link.wav").symlink_to(outside)
     with httpx.Client(base_url=server.url, headers=AUTH) as client:
-        for source in (outside, home / "media" / "link.wav", home / "media" / ".." / "elsewhere.wav"):
+        for source in (
+            outside,
+            home / "media" / "link.wav",
+            home / "media" / ".." / "elsewhere.wav",
+        ):
             response = client.post("/jobs", json=job(source))
             assert response.status_code == 403, source
         relative = client.post("/jobs", json=job(Path("media/x.wav")))
@@ -141,7 +172,9 @@ def test_invalid_jobs_say_what_is_wrong(server: LiveServer, home: Path) -> None:
         assert client.get("/jobs/nope").status_code == 404
 
 
-def test_job_renders_each_clip_at_its_position_under_the_render_folder(server: LiveServer, home: Path) -> None:
+def test_job_renders_each_clip_at_its_position_under_the_render_folder(
+    server: LiveServer, home: Path
+) -> None:
     a, b = home / "media" / "a.wav", home / "media" / "b.wav"
     xa, xb = write_noise(a, 2, 48000, 1, seed=1), write_noise(b, 2, 44100, 2, seed=2)
     with httpx.Client(base_url=server.url, headers=AUTH) as client:
@@ -151,11 +184,13 @@ def test_job_renders_each_clip_at_its_position_under_the_render_folder(server: L
         assert client.get(f"/jobs/{job_id}/result").status_code in (200, 409)
         assert finished(client, job_id)["status"] == "done"
         result = client.get(f"/jobs/{job_id}/result").json()
-    assert [c["id"] for c in result["clips"]] == ["clip0", "clip1"] and result["provider"] == "CPUExecutionProvider"
+    assert [c["id"] for c in result["clips"]] == ["clip0", "clip1"] and result[
+        "provider"
+    ] == "CPUExecutionProvider"
     for clip, x, rate in zip(result["clips"], (xa, xb), (48000, 44100), strict=True):
         stems = {s["stem"]: s for s in clip["stems"]}
         assert set(stems) == {"target", "residual"}
-        section = x[:, round(0.25 * rate):round(1.25 * rate)]
+        section = x[:, round(0.25 * rate) : round(1.25 * rate)]
         for s in stems.values():
             assert Path(s["path"]).resolve().is_relative_to((home / "renders" / job_id).resolve())
             assert s["position"] == clip["position"] and s["frames"] == section.shape[1] == rate
@@ -163,7 +198,9 @@ def test_job_renders_each_clip_at_its_position_under_the_render_folder(server: L
         np.testing.assert_allclose(total, section, atol=1e-5)
 
 
-def test_cancel_mid_job_stops_it_and_leaves_no_stems(server: LiveServer, home: Path, engine: _TestEngine) -> None:
+def test_cancel_mid_job_stops_it_and_leaves_no_stems(
+    server: LiveServer, home: Path, engine: _TestEngine
+) -> None:
     engine.delay = 0.2
     source = home / "media" / "long.wav"
     write_noise(source, 150, 16000)  # ~18 model windows, so the job is cancelled between calls
@@ -181,12 +218,16 @@ def test_cancel_mid_job_stops_it_and_leaves_no_stems(server: LiveServer, home: P
         assert finished(client, again)["status"] == "done"
 
 
-def test_a_crashing_job_fails_alone_and_a_vanished_client_does_not_matter(server: LiveServer, home: Path) -> None:
+def test_a_crashing_job_fails_alone_and_a_vanished_client_does_not_matter(
+    server: LiveServer, home: Path
+) -> None:
     crash, fine = home / "media" / "crash.wav", home / "media" / "fine.wav"
     write_noise(crash, 2)
     write_noise(fine, 2)
     with socket.create_connection(("127.0.0.1", server.port)) as raw:  # half a request, then gone
-        raw.sendall(b"POST /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{\"clips\"")
+        raw.sendall(
+            b'POST /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{"clips"'
+        )
     with httpx.Client(base_url=server.url, headers=AUTH) as client:
         bad = client.post("/jobs", json=job(crash)).json()["id"]
         good = client.post("/jobs", json=job(fine)).json()["id"]
@@ -214,14 +255,22 @@ def test_two_clients_at_once_each_get_their_own_results(server: LiveServer, home
         t.join(60)
     for i, x in enumerate(signals):
         stems = {s["stem"]: read(s["path"]) for s in results[i]["clips"][0]["stems"]}
-        np.testing.assert_allclose(stems["target"] + stems["residual"], x[:, 12000:60000], atol=1e-5)
+        np.testing.assert_allclose(
+            stems["target"] + stems["residual"], x[:, 12000:60000], atol=1e-5
+        )
 
 
 def test_live_schema_matches_the_committed_openapi_file(home: Path, engine: _TestEngine) -> None:
     live = openapi_schema(create_app(engine, config(home)))
     assert live == committed_schema(), "regenerate plugin_bridge/openapi.json (see docs/daw.md)"
-    assert {"/health", "/presets", "/jobs", "/jobs/{job_id}", "/jobs/{job_id}/cancel",
-            "/jobs/{job_id}/result"} == set(live["paths"])
+    assert {
+        "/health",
+        "/presets",
+        "/jobs",
+        "/jobs/{job_id}",
+        "/jobs/{job_id}/cancel",
+        "/jobs/{job_id}/result",
+    } == set(live["paths"])
 
 
 def test_token_file_is_created_owner_only_and_refused_when_others_can_read(tmp_path: Path) -> None:
@@ -255,12 +304,29 @@ sys.exit(main(sys.argv[2:]))
 
 def _serve(home: Path, port: int, hold_marker: Path | None) -> subprocess.Popen:
     """`clapsep serve` in a child; with `hold_marker`, the first batch touches it and then hangs."""
-    argv = ["serve", "--port", str(port), "--allow", str(home / "media"), "--device", "cpu",
-            "--token-file", str(home / "token")]
-    log = (home / f"serve-{port}.log").open("a")  # cwd: not the checkout, whose egg-info may be stale
+    argv = [
+        "serve",
+        "--port",
+        str(port),
+        "--allow",
+        str(home / "media"),
+        "--device",
+        "cpu",
+        "--token-file",
+        str(home / "token"),
+    ]
+    log = (home / f"serve-{port}.log").open(
+        "a"
+    )  # cwd: not the checkout, whose egg-info may be stale
     marker = str(hold_marker) if hold_marker else ""
-    return subprocess.Popen([sys.executable, "-c", _HELD_SERVE, marker, *argv], env=os.environ.copy(),
-                            cwd=home, stdout=log, stderr=log, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", _HELD_SERVE, marker, *argv],
+        env=os.environ.copy(),
+        cwd=home,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
 
 
 def test_restart_resumes_queued_and_interrupted_jobs(home: Path) -> None:
@@ -271,7 +337,9 @@ def test_restart_resumes_queued_and_interrupted_jobs(home: Path) -> None:
     held = home / "held"
     first = _serve(home, port, held)
     try:
-        token = wait_for(lambda: (home / "token").is_file() and (home / "token").read_text().strip(), 30)
+        token = wait_for(
+            lambda: (home / "token").is_file() and (home / "token").read_text().strip(), 30
+        )
         url, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
 
         def up() -> bool:
@@ -287,7 +355,10 @@ def test_restart_resumes_queued_and_interrupted_jobs(home: Path) -> None:
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(10)
-    states = {i: json.loads((home / "data" / "service-jobs" / f"{i}.json").read_text())["status"] for i in ids}
+    states = {
+        i: json.loads((home / "data" / "service-jobs" / f"{i}.json").read_text())["status"]
+        for i in ids
+    }
     assert states == {ids[0]: "running", ids[1]: "queued"}
     second = _serve(home, port, None)
     try:
@@ -304,15 +375,23 @@ def test_restart_resumes_queued_and_interrupted_jobs(home: Path) -> None:
         second.wait(20)
 
 
-def test_a_job_interrupted_twice_is_failed_not_retried_forever(home: Path, engine: _TestEngine) -> None:
+def test_a_job_interrupted_twice_is_failed_not_retried_forever(
+    home: Path, engine: _TestEngine
+) -> None:
     from clapsep.plugin_bridge.job_queue import JobQueue, JobRecord
 
     state = home / "state"
     state.mkdir()
     spec = {"clips": [{"source": str(home / "media" / "x.wav")}], "query": {"positive": "wind"}}
-    (state / "a.json").write_text(json.dumps(vars(JobRecord(id="a", spec=spec, status="running", attempts=2))))
+    (state / "a.json").write_text(
+        json.dumps(vars(JobRecord(id="a", spec=spec, status="running", attempts=2)))
+    )
     (state / "b.json").write_text("{half written")
     jobs = JobQueue(engine, state, home / "renders")
     record = jobs.get("a")
-    assert record is not None and record.status == "failed" and "stopped 2 times" in (record.error or "")
+    assert (
+        record is not None
+        and record.status == "failed"
+        and "stopped 2 times" in (record.error or "")
+    )
     assert json.loads((state / "a.json").read_text())["status"] == "failed"

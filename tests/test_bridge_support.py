@@ -27,9 +27,13 @@ def make_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path) ->
     return tmp_path
 
 
-def write_noise(path: Path, seconds: float, rate: int = 48000, channels: int = 1, seed: int = 0) -> np.ndarray:
+def write_noise(
+    path: Path, seconds: float, rate: int = 48000, channels: int = 1, seed: int = 0
+) -> np.ndarray:
     """Write band-limited-free white noise (32-bit float WAV); any misalignment shows."""
-    x = (np.random.default_rng(seed).standard_normal((channels, round(seconds * rate))) * 0.1).astype(np.float32)
+    x = (
+        np.random.default_rng(seed).standard_normal((channels, round(seconds * rate))) * 0.1
+    ).astype(np.float32)
     with AudioFile(str(path), "w", rate, channels, bit_depth=32) as f:
         f.write(x)
     return x
@@ -52,7 +56,9 @@ class LiveServer:
     def __init__(self, app: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

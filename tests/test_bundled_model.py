@@ -39,6 +39,7 @@ def si_sdr(estimate: np.ndarray, reference: np.ndarray) -> float:
 @pytest.fixture
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any attempt to open a network connection fails the test."""
+
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"network access attempted: {args}")
 
@@ -69,16 +70,34 @@ def test_with_no_model_installed_the_bundled_one_is_the_default(empty_home: Path
 
 
 def test_default_model_renders_the_demo_with_the_network_unreachable(
-        empty_home: Path, offline: None, capsys: pytest.CaptureFixture) -> None:
+    empty_home: Path, offline: None, capsys: pytest.CaptureFixture
+) -> None:
     """`.ci/demo`'s two renders; floors just under the model card's measured improvements."""
     mixture, speech = read(EXAMPLE / "mixture.wav"), read(EXAMPLE / "speech.wav")
     kept_without_birds = speech + read(EXAMPLE / "traffic.wav")
-    for query, reference, floor in ((["--query", "a man speaking", "--negative", "road traffic and birds chirping"],
-                                     speech, 1.5),
-                                    (["--negative", "birds chirping"], kept_without_birds, 0.3)):
+    for query, reference, floor in (
+        (
+            ["--query", "a man speaking", "--negative", "road traffic and birds chirping"],
+            speech,
+            1.5,
+        ),
+        (["--negative", "birds chirping"], kept_without_birds, 0.3),
+    ):
         (empty_home / "out").mkdir(exist_ok=True)
-        code = main(["render", str(EXAMPLE / "mixture.wav"), *query, "--out", str(empty_home / "out"),
-                     "--device", "cpu", "--no-cache", "--overwrite", "--json"])
+        code = main(
+            [
+                "render",
+                str(EXAMPLE / "mixture.wav"),
+                *query,
+                "--out",
+                str(empty_home / "out"),
+                "--device",
+                "cpu",
+                "--no-cache",
+                "--overwrite",
+                "--json",
+            ]
+        )
         out, err = capsys.readouterr()
         assert code == 0, err
         report = json.loads(out)
@@ -88,19 +107,29 @@ def test_default_model_renders_the_demo_with_the_network_unreachable(
         assert si_sdr(target, reference) - si_sdr(mixture, reference) > floor, query
 
 
-def test_bundled_model_isolates_generated_speech_over_noise_by_more_than_3_db(tmp_path: Path) -> None:
+def test_bundled_model_isolates_generated_speech_over_noise_by_more_than_3_db(
+    tmp_path: Path,
+) -> None:
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
-    subprocess.run(["espeak-ng", "-w", str(tmp_path / "speech.wav"), SPEECH], check=True, capture_output=True)
+    subprocess.run(
+        ["espeak-ng", "-w", str(tmp_path / "speech.wav"), SPEECH], check=True, capture_output=True
+    )
     package = load_package(bundled_model_dir())
     rate = package.sample_rate
     with AudioFile(str(tmp_path / "speech.wav")) as f, f.resampled_to(rate) as r:
         speech = r.read(r.frames).mean(axis=0)[: package.window_samples]
     rng = np.random.default_rng(0)
-    spectrum = np.fft.rfft(rng.standard_normal(len(speech))) / np.sqrt(np.arange(len(speech) // 2 + 1) + 1.0)
+    spectrum = np.fft.rfft(rng.standard_normal(len(speech))) / np.sqrt(
+        np.arange(len(speech) // 2 + 1) + 1.0
+    )
     noise = np.fft.irfft(spectrum, len(speech))  # pink noise
     noise *= np.std(speech) / np.std(noise)  # 0 dB
     mixture = (speech + noise).astype(np.float32)
-    condition = QueryEncoder(package, "cpu").condition(QuerySpec(text="a person speaking"), QuerySpec(text="noise"))
-    estimate = Separator(package, "cpu").separate(mixture[None], np.asarray(condition, np.float32)[None])[0]
+    condition = QueryEncoder(package, "cpu").condition(
+        QuerySpec(text="a person speaking"), QuerySpec(text="noise")
+    )
+    estimate = Separator(package, "cpu").separate(
+        mixture[None], np.asarray(condition, np.float32)[None]
+    )[0]
     assert metrics.sdr(estimate, speech) - metrics.sdr(mixture, speech) > 3.0

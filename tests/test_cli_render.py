@@ -57,24 +57,39 @@ def render_json(capsys: pytest.CaptureFixture, *argv: str) -> dict:
     return json.loads(out)
 
 
-def test_render_json_reports_outputs_provider_and_model(home: Path, speech: Path, package: Path,
-                                                         capsys: pytest.CaptureFixture) -> None:
-    result = render_json(capsys, str(speech), "--query", "a person speaking", "--out", str(home / "out"))
+def test_render_json_reports_outputs_provider_and_model(
+    home: Path, speech: Path, package: Path, capsys: pytest.CaptureFixture
+) -> None:
+    result = render_json(
+        capsys, str(speech), "--query", "a person speaking", "--out", str(home / "out")
+    )
     assert result["provider"] == "CPUExecutionProvider"
     manifest = json.loads((package / "manifest.json").read_text())
-    assert (result["model"]["name"], result["model"]["version"]) == (manifest["name"], manifest["version"])
+    assert (result["model"]["name"], result["model"]["version"]) == (
+        manifest["name"],
+        manifest["version"],
+    )
     x = read(speech)
     assert [o["stem"] for o in result["outputs"]] == ["target", "residual"]
     for o in result["outputs"]:
         assert set(o) == {"input", "stem", "path", "frames", "sample_rate", "channels", "cached"}
-        assert (o["input"], o["frames"], o["sample_rate"], o["channels"]) == (str(speech), x.shape[1], 22050, 1)
-        assert Path(o["path"]).parent == home / "out" and "a-person-speaking" in Path(o["path"]).name
+        assert (o["input"], o["frames"], o["sample_rate"], o["channels"]) == (
+            str(speech),
+            x.shape[1],
+            22050,
+            1,
+        )
+        assert (
+            Path(o["path"]).parent == home / "out" and "a-person-speaking" in Path(o["path"]).name
+        )
     target, residual = (read(o["path"]) for o in result["outputs"])
     np.testing.assert_allclose(target + residual, x, atol=1e-5)
     assert np.isfinite(target).all() and np.abs(target).sum() > 0
 
 
-def test_a_second_render_comes_from_the_cache(home: Path, speech: Path, capsys: pytest.CaptureFixture) -> None:
+def test_a_second_render_comes_from_the_cache(
+    home: Path, speech: Path, capsys: pytest.CaptureFixture
+) -> None:
     args = (str(speech), "--preset", "Dialogue", "--out", str(home / "out"))
     first = render_json(capsys, *args)
     again = render_json(capsys, *args, "--overwrite")
@@ -83,30 +98,50 @@ def test_a_second_render_comes_from_the_cache(home: Path, speech: Path, capsys: 
     assert Path(first["outputs"][0]["path"]).name == "speech_dialogue_target.wav"
 
 
-def test_sections_stems_and_audio_queries(home: Path, speech: Path, capsys: pytest.CaptureFixture) -> None:
-    result = render_json(capsys, str(speech), "--query-audio", str(speech), "--negative", "music",
-                         "--start", "0.5", "--end", "1.5", "--stems", "residual", "--out", str(home / "out"))
+def test_sections_stems_and_audio_queries(
+    home: Path, speech: Path, capsys: pytest.CaptureFixture
+) -> None:
+    result = render_json(
+        capsys,
+        str(speech),
+        "--query-audio",
+        str(speech),
+        "--negative",
+        "music",
+        "--start",
+        "0.5",
+        "--end",
+        "1.5",
+        "--stems",
+        "residual",
+        "--out",
+        str(home / "out"),
+    )
     (o,) = result["outputs"]
     assert o["stem"] == "residual" and o["frames"] == 22050
     assert Path(o["path"]).name == "speech_11025-33075_music_residual.wav"
     assert result["query"]["positive"]["audio"] == [str(speech)]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["render", "{missing}", "--query", "x"], "input not found"),
-    (["render", "{speech}", "--bogus"], "unrecognized arguments: --bogus"),
-    (["render", "{speech}"], "say what to isolate"),
-    (["render", "{speech}", "--preset", "Nope"], "no preset named 'Nope'"),
-    (["render", "{speech}", "--query", "x", "--model", "{missing}"], "model package not found"),
-    (["render", "{speech}", "--query", "x", "--stems", "drums"], "stems must be"),
-    (["render", "{speech}", "--query", "x", "--gain", "loud"], "--gain takes STEM=DB"),
-    (["render", "{speech}", "--query", "x", "--window", "60"], "the window must be"),
-    (["render", "{speech}", "--query", "x", "--start", "99"], "outside the file"),
-    (["render", "{speech}", "--query", "x", "--out", "{missing}"], "does not exist"),
-    (["batch", "{missing}", "--query", "x", "--out", "{out}"], "neither a folder nor"),
-])
-def test_bad_input_is_one_line_and_exit_status_2(home: Path, speech: Path, capsys: pytest.CaptureFixture,
-                                                 argv: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["render", "{missing}", "--query", "x"], "input not found"),
+        (["render", "{speech}", "--bogus"], "unrecognized arguments: --bogus"),
+        (["render", "{speech}"], "say what to isolate"),
+        (["render", "{speech}", "--preset", "Nope"], "no preset named 'Nope'"),
+        (["render", "{speech}", "--query", "x", "--model", "{missing}"], "model package not found"),
+        (["render", "{speech}", "--query", "x", "--stems", "drums"], "stems must be"),
+        (["render", "{speech}", "--query", "x", "--gain", "loud"], "--gain takes STEM=DB"),
+        (["render", "{speech}", "--query", "x", "--window", "60"], "the window must be"),
+        (["render", "{speech}", "--query", "x", "--start", "99"], "outside the file"),
+        (["render", "{speech}", "--query", "x", "--out", "{missing}"], "does not exist"),
+        (["batch", "{missing}", "--query", "x", "--out", "{out}"], "neither a folder nor"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_status_2(
+    home: Path, speech: Path, capsys: pytest.CaptureFixture, argv: list[str], message: str
+) -> None:
     fields = {"speech": str(speech), "missing": str(home / "absent.wav"), "out": str(home / "out")}
     code, _, err = run(capsys, *(a.format(**fields) for a in argv), "--device", "cpu")
     assert code == 2
@@ -115,13 +150,24 @@ def test_bad_input_is_one_line_and_exit_status_2(home: Path, speech: Path, capsy
     assert "Traceback" not in err
 
 
-def test_missing_or_ambiguous_default_model_says_what_to_do(home: Path, speech: Path, package: Path,
-                                                             capsys: pytest.CaptureFixture,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("clapsep.host.engine.bundled_model_dir", lambda: home / "no-bundled-model")  # a bare install
+def test_missing_or_ambiguous_default_model_says_what_to_do(
+    home: Path,
+    speech: Path,
+    package: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        "clapsep.host.engine.bundled_model_dir", lambda: home / "no-bundled-model"
+    )  # a bare install
     (home / "models" / "mini").unlink()
     code, _, err = run(capsys, "render", str(speech), "--query", "x")
-    assert code == 2 and "no model package installed" in err and "clapsep export" in err and "--model" in err
+    assert (
+        code == 2
+        and "no model package installed" in err
+        and "clapsep export" in err
+        and "--model" in err
+    )
     (home / "models" / "one").symlink_to(package)
     (home / "models" / "two").symlink_to(package)
     code, _, err = run(capsys, "render", str(speech), "--query", "x")
@@ -142,18 +188,40 @@ def make_tree(root: Path, speech: Path) -> None:
     (root / "notes.txt").write_text("not audio")
 
 
-def test_batch_isolates_failures_and_resumes(home: Path, speech: Path, capsys: pytest.CaptureFixture) -> None:
+def test_batch_isolates_failures_and_resumes(
+    home: Path, speech: Path, capsys: pytest.CaptureFixture
+) -> None:
     make_tree(home / "in", speech)
-    argv = ("batch", str(home / "in"), "--preset", "Sirens", "--out", str(home / "out"), "--device", "cpu", "--jobs", "2")
+    argv = (
+        "batch",
+        str(home / "in"),
+        "--preset",
+        "Sirens",
+        "--out",
+        str(home / "out"),
+        "--device",
+        "cpu",
+        "--jobs",
+        "2",
+    )
     code, out, _err = run(capsys, *argv, "--json")
     summary = json.loads(out)
     assert code == 2  # a bad input failed; the others went through
-    assert summary["counts"] == {"rendered": 3, "cached": 0, "skipped": 0, "failed": 1, "cancelled": 0}
+    assert summary["counts"] == {
+        "rendered": 3,
+        "cached": 0,
+        "skipped": 0,
+        "failed": 1,
+        "cancelled": 0,
+    }
     failed = [f for f in summary["files"] if f["status"] == "failed"]
     assert failed[0]["input"].endswith("broken.wav") and "cannot read" in failed[0]["error"]
     assert (home / "out" / "a" / "deep" / "two_sirens_target.wav").is_file()
     assert (home / "out" / "b" / "three_sirens_residual.wav").is_file()
-    assert json.loads((home / "out" / "clapsep-batch-summary.json").read_text())["counts"] == summary["counts"]
+    assert (
+        json.loads((home / "out" / "clapsep-batch-summary.json").read_text())["counts"]
+        == summary["counts"]
+    )
 
     (home / "out" / "a" / "one_sirens_residual.wav").unlink()  # as if killed between the two stems
     code, out, _ = run(capsys, *argv)
@@ -164,20 +232,33 @@ def test_batch_isolates_failures_and_resumes(home: Path, speech: Path, capsys: p
 
 
 def test_an_internal_error_on_one_file_is_reported_and_the_batch_goes_on(
-        home: Path, speech: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    from clapsep.host.engine import Engine
+    home: Path, speech: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clapsep.host.engine import Engine, RenderInput, RenderRequest
 
     real = Engine.render
 
-    def flaky(self: Engine, source: Path, *args: object, **kwargs: object):
-        if source.name == "one.wav":
+    def flaky(
+        self: Engine, request: RenderRequest, item: RenderInput, *args: object, **kwargs: object
+    ):
+        if item.source.name == "one.wav":
             raise RuntimeError("simulated crash")
-        return real(self, source, *args, **kwargs)
+        return real(self, request, item, *args, **kwargs)
 
     monkeypatch.setattr(Engine, "render", flaky)
     make_tree(home / "in", speech)
-    code, out, _ = run(capsys, "batch", str(home / "in"), "--query", "a dog barks", "--out", str(home / "out"),
-                       "--device", "cpu", "--json")
+    code, out, _ = run(
+        capsys,
+        "batch",
+        str(home / "in"),
+        "--query",
+        "a dog barks",
+        "--out",
+        str(home / "out"),
+        "--device",
+        "cpu",
+        "--json",
+    )
     summary = json.loads(out)
     assert code == 1
     assert summary["counts"]["rendered"] == 2 and summary["counts"]["failed"] == 2
@@ -185,21 +266,47 @@ def test_an_internal_error_on_one_file_is_reported_and_the_batch_goes_on(
     assert crashed["internal"] and crashed["error"] == "RuntimeError: simulated crash"
 
 
-def test_batch_from_a_list_file_succeeds_with_status_0(home: Path, speech: Path, capsys: pytest.CaptureFixture) -> None:
+def test_batch_from_a_list_file_succeeds_with_status_0(
+    home: Path, speech: Path, capsys: pytest.CaptureFixture
+) -> None:
     listing = home / "files.txt"
     listing.write_text(f"# clips\n{speech}\n")
-    code, out, _ = run(capsys, "batch", str(listing), "--query", "a dog barks", "--out", str(home / "out"),
-                       "--device", "cpu", "--json")
+    code, out, _ = run(
+        capsys,
+        "batch",
+        str(listing),
+        "--query",
+        "a dog barks",
+        "--out",
+        str(home / "out"),
+        "--device",
+        "cpu",
+        "--json",
+    )
     assert code == 0 and json.loads(out)["counts"]["rendered"] == 1
 
 
-def test_presets_command_saves_lists_exports_and_imports(home: Path, capsys: pytest.CaptureFixture) -> None:
-    code, out, _ = run(capsys, "presets", "save", "My wind", "--from", "Wind", "--negative", "birds chirping",
-                       "--notes", "Targets wind on the balcony mics.")
+def test_presets_command_saves_lists_exports_and_imports(
+    home: Path, capsys: pytest.CaptureFixture
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "presets",
+        "save",
+        "My wind",
+        "--from",
+        "Wind",
+        "--negative",
+        "birds chirping",
+        "--notes",
+        "Targets wind on the balcony mics.",
+    )
     assert code == 0 and Path(out.strip()).is_file()
     code, out, _ = run(capsys, "presets", "list", "--json")
     listed = {p["name"]: p for p in json.loads(out)["presets"]}
-    assert listed["My wind"]["negative_text"] == "birds chirping" and not listed["My wind"]["factory"]
+    assert (
+        listed["My wind"]["negative_text"] == "birds chirping" and not listed["My wind"]["factory"]
+    )
     assert listed["Wind"]["factory"] and len(listed) == 13
     assert run(capsys, "presets", "export", "--out", str(home / "mine.json"))[0] == 0
     assert run(capsys, "presets", "delete", "My wind")[0] == 0
@@ -210,8 +317,12 @@ def test_presets_command_saves_lists_exports_and_imports(home: Path, capsys: pyt
 
 
 def test_render_never_imports_torch(home: Path, speech: Path) -> None:
-    code = ("import sys; sys.modules['torch'] = None\n"
-            "from clapsep.host.cli import main\n"
-            f"sys.exit(main(['render', {str(speech)!r}, '--query', 'x', '--out', {str(home / 'out')!r}, '--device', 'cpu']))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy())
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from clapsep.host.cli import main\n"
+        f"sys.exit(main(['render', {str(speech)!r}, '--query', 'x', '--out', {str(home / 'out')!r}, '--device', 'cpu']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy()
+    )
     assert done.returncode == 0, done.stderr

@@ -16,13 +16,25 @@ import numpy as np
 import pytest
 from pedalboard.io import AudioFile
 
+from clapsep.errors import UserError
+from clapsep.files import temp_path
 from clapsep.model.corpus.build import BuildOptions, build
-from clapsep.model.corpus.errors import CorpusError
 from clapsep.model.corpus.packages import BY_NAME, Package
 from clapsep.model.corpus.report import CLIP_COLUMNS
 
 KIT = "GMRockKit"
-HITS = ["Kick", "Snare", "Tom1", "Tom2", "TomFloor", "Crash", "Ride", "HatOpen", "HatClosed", "Cowbell"]
+HITS = [
+    "Kick",
+    "Snare",
+    "Tom1",
+    "Tom2",
+    "TomFloor",
+    "Crash",
+    "Ride",
+    "HatOpen",
+    "HatClosed",
+    "Cowbell",
+]
 
 
 def hit(seed: int, seconds: float = 0.6, level: float = 0.5) -> np.ndarray:
@@ -84,7 +96,9 @@ def test_build_counts_what_it_skipped(built: tuple[Path, dict]) -> None:
     assert summary["skipped"] == {"clipping": 1, "duplicate": 1, "silent": 1, "unlabelled": 1}
     on_disk = json.loads((built[0] / "summary.json").read_text())
     assert on_disk["skipped"] == summary["skipped"]
-    assert on_disk["per_label"]["kick_drum"]["train"] + on_disk["per_label"]["kick_drum"]["val"] == 3
+    assert (
+        on_disk["per_label"]["kick_drum"]["train"] + on_disk["per_label"]["kick_drum"]["val"] == 3
+    )
 
 
 def test_split_never_shares_a_source_file_or_group(built: tuple[Path, dict]) -> None:
@@ -95,10 +109,14 @@ def test_split_never_shares_a_source_file_or_group(built: tuple[Path, dict]) -> 
         sides["group:" + row["group"]].add(row["split"])
     assert all(len(s) == 1 for s in sides.values())
     assert {r["split"] for r in rows} == {"train", "val"}
-    assert len({r["group"] for r in rows}) == len(HITS)  # one group per drum piece, not per velocity
+    assert len({r["group"] for r in rows}) == len(
+        HITS
+    )  # one group per drum piece, not per velocity
 
 
-def test_rerun_is_idempotent_and_resumes_a_lost_clip(built: tuple[Path, dict], fake_package: Package) -> None:
+def test_rerun_is_idempotent_and_resumes_a_lost_clip(
+    built: tuple[Path, dict], fake_package: Package
+) -> None:
     out, _ = built
     manifest = (out / "manifest.jsonl").read_text()
     csv_before = (out / "clips.csv").read_text()
@@ -110,14 +128,16 @@ def test_rerun_is_idempotent_and_resumes_a_lost_clip(built: tuple[Path, dict], f
 
     lost = sorted(mtimes)[0]
     lost.unlink()
+    torn = temp_path(lost)  # what a build killed while writing the clip leaves
+    torn.write_bytes(b"half a clip")
     build(BuildOptions(out=out), catalog=[fake_package])
-    assert lost.exists()
+    assert lost.exists() and not torn.exists()
     assert len((out / "manifest.jsonl").read_text().splitlines()) == len(manifest.splitlines()) + 1
     assert (out / "clips.csv").read_text() == csv_before
 
 
 def test_other_settings_are_refused(built: tuple[Path, dict], fake_package: Package) -> None:
-    with pytest.raises(CorpusError, match="seed"):
+    with pytest.raises(UserError, match="seed"):
         build(BuildOptions(out=built[0], seed=5), catalog=[fake_package])
 
 
@@ -129,10 +149,10 @@ def test_limit_per_label_makes_a_small_build(fake_package: Package, tmp_path: Pa
 
 
 def test_unknown_or_missing_packages_are_errors(tmp_path: Path) -> None:
-    with pytest.raises(CorpusError, match="unknown package"):
+    with pytest.raises(UserError, match="unknown package"):
         build(BuildOptions(out=tmp_path, packages=("no-such-package",)))
     absent = Package("hydrogen-data", str(tmp_path / "absent"), "files", "GPL-2+")
-    with pytest.raises(CorpusError, match=r"not installed|none of the selected"):
+    with pytest.raises(UserError, match=r"not installed|none of the selected"):
         build(BuildOptions(out=tmp_path / "c"), catalog=[absent])
 
 
@@ -141,8 +161,16 @@ def test_small_build_of_the_real_hydrogen_package(tmp_path: Path) -> None:
     if not package.installed():
         pytest.skip("hydrogen-data is not installed (apt-get install hydrogen-data)")
     summary = build(BuildOptions(out=tmp_path, limit_per_label=2), catalog=[package])
-    assert set(summary["per_label"]) == {"cymbal", "hi_hat", "tom_drum", "snare_drum", "kick_drum", "cowbell",
-                                         "percussion", "hand_clap"}
+    assert set(summary["per_label"]) == {
+        "cymbal",
+        "hi_hat",
+        "tom_drum",
+        "snare_drum",
+        "kick_drum",
+        "cowbell",
+        "percussion",
+        "hand_clap",
+    }
     assert summary["failures"] == [] and summary["missing_packages"] == []
     rows = read_rows(tmp_path)
     assert all(r["source_file"].startswith(package.root) for r in rows)

@@ -23,17 +23,21 @@ RULES = ClipRules()
 
 
 def noise(seconds: float, level: float = 0.3, seed: int = 0) -> np.ndarray:
-    return (np.random.default_rng(seed).uniform(-1, 1, round(seconds * SR)) * level).astype(np.float32)
+    return (np.random.default_rng(seed).uniform(-1, 1, round(seconds * SR)) * level).astype(
+        np.float32
+    )
 
 
 def silence(seconds: float) -> np.ndarray:
     return np.zeros(round(seconds * SR), np.float32)
 
 
-def segment(signal: np.ndarray, block: int | None = None, threshold: float = -40.0) -> list[np.ndarray]:
+def segment(
+    signal: np.ndarray, block: int | None = None, threshold: float = -40.0
+) -> list[np.ndarray]:
     seg = Segmenter(threshold, RULES)
     block = block or len(signal)
-    clips = [c for i in range(0, len(signal), block) for c in seg.push(signal[i:i + block])]
+    clips = [c for i in range(0, len(signal), block) for c in seg.push(signal[i : i + block])]
     return clips + seg.finish()
 
 
@@ -67,7 +71,9 @@ def test_long_sound_is_cut_into_pieces_of_at_most_ten_seconds() -> None:
 
 @pytest.mark.parametrize("block", [1, 64, 65, 640, 8193])
 def test_clips_do_not_depend_on_the_block_size(block: int) -> None:
-    signal = np.concatenate([silence(0.3), noise(0.8), silence(1.2), noise(0.4, seed=2), silence(0.1)])
+    signal = np.concatenate(
+        [silence(0.3), noise(0.8), silence(1.2), noise(0.4, seed=2), silence(0.1)]
+    )
     reference = segment(signal)
     clips = segment(signal, block)
     assert len(clips) == len(reference) == 2
@@ -82,7 +88,9 @@ def test_normalise_reaches_the_target_without_passing_the_ceiling() -> None:
     spike = silence(2.0)
     spike[SR] = 0.01
     spike[: SR // 2] = noise(0.5, level=0.0005)
-    assert db(float(np.max(np.abs(normalise(spike, -80.0, RULES))))) <= RULES.peak_ceiling_dbfs + 1e-3
+    assert (
+        db(float(np.max(np.abs(normalise(spike, -80.0, RULES))))) <= RULES.peak_ceiling_dbfs + 1e-3
+    )
 
 
 def test_near_silent_clip_is_recognised() -> None:
@@ -105,7 +113,9 @@ def test_a_few_full_scale_samples_are_tolerated(tmp_path: Path) -> None:
 
 
 def test_silent_and_too_short_files_are_dropped(tmp_path: Path) -> None:
-    silent = process(wav_item(tmp_path, "hiss", noise(1.0, level=0.002)), "CC0", tmp_path / "out", RULES)
+    silent = process(
+        wav_item(tmp_path, "hiss", noise(1.0, level=0.002)), "CC0", tmp_path / "out", RULES
+    )
     short = process(wav_item(tmp_path, "click", noise(0.04)), "CC0", tmp_path / "out", RULES)
     assert (silent.status, silent.reason) == ("skipped", "silent")
     assert (short.status, short.reason) == ("skipped", "no_usable_audio")

@@ -42,17 +42,25 @@ def parse_events(data: bytes) -> list[tuple[int, bytes]]:
         tick += delta
         if track[pos] == 0xFF:
             size = track[pos + 2]
-            events.append((tick, track[pos:pos + 3 + size]))
+            events.append((tick, track[pos : pos + 3 + size]))
             pos += 3 + size
         else:
             size = 2 if track[pos] >> 4 in (0xC, 0xD) else 3
-            events.append((tick, track[pos:pos + size]))
+            events.append((tick, track[pos : pos + size]))
             pos += size
     return events
 
 
-@pytest.mark.parametrize(("value", "encoded"), [(0, b"\x00"), (0x7F, b"\x7f"), (0x80, b"\x81\x00"),
-                                                 (0x3FFF, b"\xff\x7f"), (0x4000, b"\x81\x80\x00")])
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [
+        (0, b"\x00"),
+        (0x7F, b"\x7f"),
+        (0x80, b"\x81\x00"),
+        (0x3FFF, b"\xff\x7f"),
+        (0x4000, b"\x81\x80\x00"),
+    ],
+)
 def test_variable_length_quantities(value: int, encoded: bytes) -> None:
     assert vlq(value) == encoded
 
@@ -98,10 +106,16 @@ def test_voice_table_uses_known_labels_and_valid_programs() -> None:
     assert len({v.program for v in VOICES}) == len(VOICES)
 
 
-@pytest.mark.skipif(not (fluidsynth_available() and TIMGM.exists()),
-                    reason="needs fluidsynth and timgm6mb-soundfont (apt-get install fluidsynth timgm6mb-soundfont)")
-@pytest.mark.parametrize(("program", "channel", "style"), [(0, 0, "chords"), (0, DRUM_CHANNEL, "drums")])
-def test_fluidsynth_renders_audible_32k_audio(tmp_path: Path, program: int, channel: int, style: str) -> None:
+@pytest.mark.skipif(
+    not (fluidsynth_available() and TIMGM.exists()),
+    reason="needs fluidsynth and timgm6mb-soundfont (apt-get install fluidsynth timgm6mb-soundfont)",
+)
+@pytest.mark.parametrize(
+    ("program", "channel", "style"), [(0, 0, "chords"), (0, DRUM_CHANNEL, "drums")]
+)
+def test_fluidsynth_renders_audible_32k_audio(
+    tmp_path: Path, program: int, channel: int, style: str
+) -> None:
     notes = phrase(random.Random(2), style, 48, 72, 0.2, 4.0)
     out = tmp_path / "render.wav"
     render_midi(str(TIMGM), midi_file(notes, program, channel), out)

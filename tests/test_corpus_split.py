@@ -11,9 +11,14 @@ from clapsep.model.corpus.table import lookup
 
 
 def test_unit_hash_is_stable_across_machines() -> None:
-    assert unit_hash(0, "hydrogen-data:GMRockKit/Kick") == pytest.approx(unit_hash(0, "hydrogen-data:GMRockKit/Kick"))
-    assert round(unit_hash(0, "a"), 12) == round(int.from_bytes(
-        __import__("hashlib").blake2b(b"0:a", digest_size=8).digest(), "big") / 2**64, 12)
+    assert unit_hash(0, "hydrogen-data:GMRockKit/Kick") == pytest.approx(
+        unit_hash(0, "hydrogen-data:GMRockKit/Kick")
+    )
+    assert round(unit_hash(0, "a"), 12) == round(
+        int.from_bytes(__import__("hashlib").blake2b(b"0:a", digest_size=8).digest(), "big")
+        / 2**64,
+        12,
+    )
     assert unit_hash(0, "a") != unit_hash(1, "a")
 
 
@@ -54,11 +59,17 @@ def test_every_label_with_three_groups_has_validation_and_training() -> None:
 
 def test_caps_for_quick_builds() -> None:
     assert split_caps(None, 0.1) == {TRAIN: None, VAL: None, TEST: None}
-    assert split_caps(20, 0.1) == {TRAIN: 20, VAL: 2, TEST: 20}  # held-out packages capped as training
+    assert split_caps(20, 0.1) == {
+        TRAIN: 20,
+        VAL: 2,
+        TEST: 20,
+    }  # held-out packages capped as training
     assert split_caps(1, 0.1)[VAL] == 1
 
 
-@pytest.mark.parametrize("name", ["fillets-ng-data-cs", "tuxpaint-stamps-default", "ktuberling-data", "hedgewars-data"])
+@pytest.mark.parametrize(
+    "name", ["fillets-ng-data-cs", "tuxpaint-stamps-default", "ktuberling-data", "hedgewars-data"]
+)
 def test_no_speaker_is_heard_in_both_splits(name: str) -> None:
     """Speech files are grouped by voice, so a voice's files all land on one side."""
     package = BY_NAME[name]
@@ -74,4 +85,6 @@ def test_no_speaker_is_heard_in_both_splits(name: str) -> None:
         if e.label.startswith("speech"):
             sides_per_voice[e.group].add(split[e.group])
     assert sides_per_voice and all(len(sides) == 1 for sides in sides_per_voice.values())
-    assert len({e.group for e in entries if e.label.startswith("speech")}) >= 3  # grouped by voice, not by file
+    assert (
+        len({e.group for e in entries if e.label.startswith("speech")}) >= 3
+    )  # grouped by voice, not by file

@@ -16,8 +16,22 @@ from clapsep.model.corpus.sources import items, read_catalogue
 from clapsep.model.corpus.table import all_rules, lookup
 from clapsep.model.corpus.vocabulary import LABELS, LANGUAGES, caption, template_fields
 
-CATEGORIES = {"speech", "vocal", "music", "instrument", "drums", "animal", "nature", "domestic",
-              "vehicle", "machine", "impact", "alarm", "crowd", "ambience"}
+CATEGORIES = {
+    "speech",
+    "vocal",
+    "music",
+    "instrument",
+    "drums",
+    "animal",
+    "nature",
+    "domestic",
+    "vehicle",
+    "machine",
+    "impact",
+    "alarm",
+    "crowd",
+    "ambience",
+}
 
 
 def installed(name: str):
@@ -45,58 +59,101 @@ def test_captions_fill_their_fields() -> None:
         for _ in range(10):
             text = caption(name, rng, what="camel", language="cs")
             assert "{" not in text and text.strip()
-    assert {caption("speech_male", random.Random(i), language="cs") for i in range(50)} >= {"a man speaking Czech"}
+    assert {caption("speech_male", random.Random(i), language="cs") for i in range(50)} >= {
+        "a man speaking Czech"
+    }
 
 
 def test_rule_languages_have_names() -> None:
     assert all(rule.language in LANGUAGES for rule in all_rules() if rule.language)
 
 
-@pytest.mark.parametrize(("package", "relpath", "label", "group"), [
-    ("fillets-ng-data-cs", "barrel/cs/bar-m-barel.ogg", "speech_female", "small-fish"),
-    ("fillets-ng-data-cs", "fdto/cs/agenti-m.ogg", "speech_female", "small-fish"),
-    ("fillets-ng-data-cs", "hanoi/cs/v-alehrac.ogg", "speech_male", "big-fish"),
-    ("fillets-ng-data-cs", "gods/cs/b1-potop1.ogg", "speech", "other-characters"),
-    ("fillets-ng-data-cs", "viking1/cs/d1-1-hudba0.ogg", None, None),
-    ("tuxpaint-stamps-default", "animals/birds/crow_desc_fr.ogg", "speech_male", "voice-fr"),
-    ("tuxpaint-stamps-default", "animals/birds/crow_desc.ogg", "speech", "voice-en"),
-    ("tuxpaint-stamps-default", "food/vegetables/corn_desc_pt_BR.wav", "speech", "voice-pt_BR"),
-    ("tuxpaint-stamps-default", "town/monuments/inukshuk-photo_desc_da.ogg.ogg", "speech_male", "voice-da"),
-    ("tuxpaint-stamps-default", "animals/birds/crow.ogg", "bird", "animals/birds/crow.ogg"),
-    ("tuxpaint-stamps-default", "animals/mammals/dogs/dog.ogg", "dog", "animals/mammals/dogs/dog.ogg"),
-    ("tuxpaint-stamps-default", "symbols/math/7_el.ogg", None, None),
-    ("ktuberling-data", "fr/robin_Tux-Robin.wav", "speech_male", "voice-fr"),
-    ("ktuberling-data", "sr@latin/brkovi.ogg", "speech_female", "voice-sr"),
-    ("ktuberling-data", "en/tv_car.ogg", "speech", "voice-en"),
-    ("hedgewars-data", "Sounds/voices/Pirate/Laugh.ogg", "laughter", "pack-Pirate"),
-    ("hedgewars-data", "Sounds/voices/Pirate/Ooff2.ogg", "grunt", "pack-Pirate"),
-    ("hedgewars-data", "Sounds/voices/Pirate/Incoming.ogg", "speech_cartoon", "pack-Pirate"),
-    ("hedgewars-data", "Sounds/voices/Robot/Hello.ogg", "speech_synthetic", "pack-Robot"),
-    ("hedgewars-data", "Sounds/steps.ogg", "footsteps", "Sounds/steps.ogg"),
-    ("hedgewars-data", "Sounds/portalopen.ogg", None, None),
-    ("hydrogen-data", "GMRockKit/Kick-Softest.wav", "kick_drum", "GMRockKit/Kick"),
-    ("hydrogen-data", "GMRockKit/SnareRimshot-Hard.wav", "snare_drum", "GMRockKit/SnareRimshot"),
-    ("hydrogen-data", "TR808EmulationKit/808_Kick_Long.flac", "kick_drum", "TR808EmulationKit/808_Kick"),
-    ("sonic-pi-samples", "bd_haus.flac", "kick_drum", "bd_haus.flac"),
-    ("sonic-pi-samples", "drum_cymbal_closed.flac", "hi_hat", "drum_cymbal_closed.flac"),
-    ("sonic-pi-samples", "bass_voxy_c.flac", None, None),
-    ("ufoai-sound", "sound/footsteps/snow3.ogg", "footsteps", "sound/footsteps/snow3.ogg"),
-    ("ufoai-sound", "sound/misc/breakglass04.ogg", "glass_breaking", "sound/misc/breakglass04.ogg"),
-    ("ufoai-sound", "sound/civilians/civfemscream02a.ogg", "scream", "sound/civilians/civfemscream02a.ogg"),
-    ("openttd-opensfx", "52 Wind", "wind", "52 Wind"),
-    ("openttd-opensfx", "29 Applause", "applause", "29 Applause"),
-    ("openttd-opensfx", "60 Toyland: Comedy bus start (1)", None, None),
-    ("lugaru-data", "Sounds/BarkGrowl.ogg", "dog", "Sounds/BarkGrowl.ogg"),
-    ("lugaru-data", "Sounds/FootStepSnow1.ogg", "footsteps", "Sounds/FootStepSnow1.ogg"),
-    ("widelands-data", "sound/animals/wolf_01.ogg", "howling", "sound/animals/wolf_01.ogg"),
-    ("widelands-data", "world/critters/duck/duck_00.ogg", "duck", "world/critters/duck/duck_00.ogg"),
-    ("lincity-ng-data", "sounds/TraficHigh2.wav", "traffic", "sounds/TraficHigh2.wav"),
-    ("lincity-ng-data", "sounds/FireStation1.wav", None, None),
-])
-def test_real_file_names_map_to_the_right_label(package: str, relpath: str, label: str | None,
-                                                group: str | None) -> None:
+@pytest.mark.parametrize(
+    ("package", "relpath", "label", "group"),
+    [
+        ("fillets-ng-data-cs", "barrel/cs/bar-m-barel.ogg", "speech_female", "small-fish"),
+        ("fillets-ng-data-cs", "fdto/cs/agenti-m.ogg", "speech_female", "small-fish"),
+        ("fillets-ng-data-cs", "hanoi/cs/v-alehrac.ogg", "speech_male", "big-fish"),
+        ("fillets-ng-data-cs", "gods/cs/b1-potop1.ogg", "speech", "other-characters"),
+        ("fillets-ng-data-cs", "viking1/cs/d1-1-hudba0.ogg", None, None),
+        ("tuxpaint-stamps-default", "animals/birds/crow_desc_fr.ogg", "speech_male", "voice-fr"),
+        ("tuxpaint-stamps-default", "animals/birds/crow_desc.ogg", "speech", "voice-en"),
+        ("tuxpaint-stamps-default", "food/vegetables/corn_desc_pt_BR.wav", "speech", "voice-pt_BR"),
+        (
+            "tuxpaint-stamps-default",
+            "town/monuments/inukshuk-photo_desc_da.ogg.ogg",
+            "speech_male",
+            "voice-da",
+        ),
+        ("tuxpaint-stamps-default", "animals/birds/crow.ogg", "bird", "animals/birds/crow.ogg"),
+        (
+            "tuxpaint-stamps-default",
+            "animals/mammals/dogs/dog.ogg",
+            "dog",
+            "animals/mammals/dogs/dog.ogg",
+        ),
+        ("tuxpaint-stamps-default", "symbols/math/7_el.ogg", None, None),
+        ("ktuberling-data", "fr/robin_Tux-Robin.wav", "speech_male", "voice-fr"),
+        ("ktuberling-data", "sr@latin/brkovi.ogg", "speech_female", "voice-sr"),
+        ("ktuberling-data", "en/tv_car.ogg", "speech", "voice-en"),
+        ("hedgewars-data", "Sounds/voices/Pirate/Laugh.ogg", "laughter", "pack-Pirate"),
+        ("hedgewars-data", "Sounds/voices/Pirate/Ooff2.ogg", "grunt", "pack-Pirate"),
+        ("hedgewars-data", "Sounds/voices/Pirate/Incoming.ogg", "speech_cartoon", "pack-Pirate"),
+        ("hedgewars-data", "Sounds/voices/Robot/Hello.ogg", "speech_synthetic", "pack-Robot"),
+        ("hedgewars-data", "Sounds/steps.ogg", "footsteps", "Sounds/steps.ogg"),
+        ("hedgewars-data", "Sounds/portalopen.ogg", None, None),
+        ("hydrogen-data", "GMRockKit/Kick-Softest.wav", "kick_drum", "GMRockKit/Kick"),
+        (
+            "hydrogen-data",
+            "GMRockKit/SnareRimshot-Hard.wav",
+            "snare_drum",
+            "GMRockKit/SnareRimshot",
+        ),
+        (
+            "hydrogen-data",
+            "TR808EmulationKit/808_Kick_Long.flac",
+            "kick_drum",
+            "TR808EmulationKit/808_Kick",
+        ),
+        ("sonic-pi-samples", "bd_haus.flac", "kick_drum", "bd_haus.flac"),
+        ("sonic-pi-samples", "drum_cymbal_closed.flac", "hi_hat", "drum_cymbal_closed.flac"),
+        ("sonic-pi-samples", "bass_voxy_c.flac", None, None),
+        ("ufoai-sound", "sound/footsteps/snow3.ogg", "footsteps", "sound/footsteps/snow3.ogg"),
+        (
+            "ufoai-sound",
+            "sound/misc/breakglass04.ogg",
+            "glass_breaking",
+            "sound/misc/breakglass04.ogg",
+        ),
+        (
+            "ufoai-sound",
+            "sound/civilians/civfemscream02a.ogg",
+            "scream",
+            "sound/civilians/civfemscream02a.ogg",
+        ),
+        ("openttd-opensfx", "52 Wind", "wind", "52 Wind"),
+        ("openttd-opensfx", "29 Applause", "applause", "29 Applause"),
+        ("openttd-opensfx", "60 Toyland: Comedy bus start (1)", None, None),
+        ("lugaru-data", "Sounds/BarkGrowl.ogg", "dog", "Sounds/BarkGrowl.ogg"),
+        ("lugaru-data", "Sounds/FootStepSnow1.ogg", "footsteps", "Sounds/FootStepSnow1.ogg"),
+        ("widelands-data", "sound/animals/wolf_01.ogg", "howling", "sound/animals/wolf_01.ogg"),
+        (
+            "widelands-data",
+            "world/critters/duck/duck_00.ogg",
+            "duck",
+            "world/critters/duck/duck_00.ogg",
+        ),
+        ("lincity-ng-data", "sounds/TraficHigh2.wav", "traffic", "sounds/TraficHigh2.wav"),
+        ("lincity-ng-data", "sounds/FireStation1.wav", None, None),
+    ],
+)
+def test_real_file_names_map_to_the_right_label(
+    package: str, relpath: str, label: str | None, group: str | None
+) -> None:
     entry = lookup(package, relpath)
-    assert (entry and (entry.label, entry.group)) == ((label, f"{package}:{group}") if label else None)
+    assert (entry and (entry.label, entry.group)) == (
+        (label, f"{package}:{group}") if label else None
+    )
 
 
 def test_details_and_languages_come_through() -> None:
@@ -108,15 +165,36 @@ def test_details_and_languages_come_through() -> None:
 
 def test_every_installed_hydrogen_file_is_labelled() -> None:
     package = installed("hydrogen-data")
-    labels = Counter(e.label for e in (lookup(package.name, i.relpath) for i in items(package)) if e)
+    labels = Counter(
+        e.label for e in (lookup(package.name, i.relpath) for i in items(package)) if e
+    )
     assert sum(labels.values()) == 102
-    assert set(labels) == {"cymbal", "hi_hat", "tom_drum", "snare_drum", "kick_drum", "cowbell", "percussion",
-                           "hand_clap"}
+    assert set(labels) == {
+        "cymbal",
+        "hi_hat",
+        "tom_drum",
+        "snare_drum",
+        "kick_drum",
+        "cowbell",
+        "percussion",
+        "hand_clap",
+    }
 
 
-@pytest.mark.parametrize("name", ["fillets-ng-data-cs", "tuxpaint-stamps-default", "ktuberling-data",
-                                  "hedgewars-data", "sonic-pi-samples", "ufoai-sound", "lugaru-data",
-                                  "widelands-data", "lincity-ng-data"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "fillets-ng-data-cs",
+        "tuxpaint-stamps-default",
+        "ktuberling-data",
+        "hedgewars-data",
+        "sonic-pi-samples",
+        "ufoai-sound",
+        "lugaru-data",
+        "widelands-data",
+        "lincity-ng-data",
+    ],
+)
 def test_the_table_still_fits_the_installed_package(name: str) -> None:
     """Most files of each package are labelled: a package update that moved its files fails here."""
     package = installed(name)
@@ -137,10 +215,15 @@ def test_opensfx_catalogue_entries_carry_licence_and_original() -> None:
 
 
 def test_dep5_last_matching_stanza_wins() -> None:
-    text = ("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
-            "Files: *\nCopyright: someone\nLicense: GPL-2+\n\n"
-            "Files: data/sound/*\n data/extra.ogg\nLicense: CC-BY-SA-3.0\n text of the licence\n")
-    assert parse_dep5(text) == [(("*",), "GPL-2+"), (("data/sound/*", "data/extra.ogg"), "CC-BY-SA-3.0")]
+    text = (
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+        "Files: *\nCopyright: someone\nLicense: GPL-2+\n\n"
+        "Files: data/sound/*\n data/extra.ogg\nLicense: CC-BY-SA-3.0\n text of the licence\n"
+    )
+    assert parse_dep5(text) == [
+        (("*",), "GPL-2+"),
+        (("data/sound/*", "data/extra.ogg"), "CC-BY-SA-3.0"),
+    ]
 
 
 def test_installed_per_file_licences() -> None:

@@ -15,7 +15,9 @@ RATE = 32000
 def speech_like():
     rng = np.random.default_rng(0)
     t = np.arange(RATE) / RATE
-    return (np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t)) + 0.1 * rng.standard_normal(RATE))
+    return np.sin(2 * np.pi * 220 * t) * (
+        1 + 0.5 * np.sin(2 * np.pi * 3 * t)
+    ) + 0.1 * rng.standard_normal(RATE)
 
 
 def test_scaled_target(speech_like):
@@ -49,7 +51,9 @@ def test_matches_torchmetrics_bss(speech_like):
     from torchmetrics.functional.audio import signal_distortion_ratio
 
     s = speech_like
-    est = np.convolve(s, [0.9, 0.2], mode="same") + 0.05 * np.random.default_rng(2).standard_normal(len(s))
+    est = np.convolve(s, [0.9, 0.2], mode="same") + 0.05 * np.random.default_rng(2).standard_normal(
+        len(s)
+    )
     reference = float(signal_distortion_ratio(torch.from_numpy(est), torch.from_numpy(s)))
     assert sdr_bss(est, s) == pytest.approx(reference, abs=1e-3)
 
@@ -80,7 +84,11 @@ def test_improvement_and_aggregates(speech_like):
     mixture = s + noise  # 0 dB: plain SDR of the mixture is 0 dB
     r = item_scores(s + 0.1 * noise, mixture, s)  # 20 dB estimate
     assert r["SDRi"] == pytest.approx(20.0, abs=1e-6)
-    records = [{"class": "x", "SDRi": 1.0}, {"class": "x", "SDRi": 3.0}, {"class": "y", "SDRi": 8.0}]
+    records = [
+        {"class": "x", "SDRi": 1.0},
+        {"class": "x", "SDRi": 3.0},
+        {"class": "y", "SDRi": 8.0},
+    ]
     for rec in records:
         rec.update({k: 0.0 for k in ("SDRi-bss", "SI-SDRi", "SDR", "SDR-bss", "SI-SDR")})
     summary = aggregate(records)["SDRi"]

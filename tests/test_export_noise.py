@@ -14,11 +14,11 @@ from clapsep.errors import UserError  # noqa: E402
 from clapsep.export.package import load_source, write_package  # noqa: E402
 from clapsep.export.parity import SNR_THRESHOLD_DB, noise_parity  # noqa: E402
 from clapsep.host.runtime import NoiseEstimator, load_package  # noqa: E402
-from clapsep.host.runtime.package import MANIFEST_FILE, NOISE_GRAPH  # noqa: E402
 from clapsep.model.data.synthetic import write_synthetic_corpus  # noqa: E402
+from clapsep.model.noise import NOISE_HEADS_FILE, OffQueryNoise  # noqa: E402
 from clapsep.model.training.config import config_from_dict  # noqa: E402
-from clapsep.model.training.nit import NOISE_HEADS_FILE, OffQueryNoise  # noqa: E402
 from clapsep.model.training.trainer import train  # noqa: E402
+from clapsep.package_format import MANIFEST_FILE, NOISE_GRAPH  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -26,16 +26,28 @@ def nit_run(tmp_path_factory) -> Path:
     """A `mini` model trained for two NIT steps on generated audio: its run folder."""
     folder = tmp_path_factory.mktemp("nit")
     write_synthetic_corpus(folder / "corpus", per_family=2, seconds=1.0, families=("tone", "noise"))
-    config = config_from_dict({
-        "model": {"name": "mini"},
-        "data": {"supervised": str(folder / "corpus" / "clips.csv"), "mix": {"crop_seconds": 1.0},
-                 "val_items": 1},
-        "query": {"audio_queries": False},
-        "objective": {"mode": "nit"},
-        "optim": {"lr": 1e-3},
-        "run": {"out": str(folder / "run"), "batch_size": 1, "max_steps": 2, "val_every": 1000,
-                "checkpoint_every": 1000, "progress": False, "threads": 2},
-    })
+    config = config_from_dict(
+        {
+            "model": {"name": "mini"},
+            "data": {
+                "supervised": str(folder / "corpus" / "clips.csv"),
+                "mix": {"crop_seconds": 1.0},
+                "val_items": 1,
+            },
+            "query": {"audio_queries": False},
+            "objective": {"mode": "nit"},
+            "optim": {"lr": 1e-3},
+            "run": {
+                "out": str(folder / "run"),
+                "batch_size": 1,
+                "max_steps": 2,
+                "val_every": 1000,
+                "checkpoint_every": 1000,
+                "progress": False,
+                "threads": 2,
+            },
+        }
+    )
     return train(config)
 
 
@@ -61,7 +73,10 @@ def test_nit_package_lists_the_noise_graph(nit_package) -> None:
     _, out = nit_package
     manifest = json.loads((out / MANIFEST_FILE).read_text())
     assert manifest["noise"]["graph"] == NOISE_GRAPH and manifest["noise"]["outputs"] == ["noise"]
-    assert manifest["noise"]["heads"] == 2 and manifest["noise"]["inputs"]["condition"] == ["batch", 1024]
+    assert manifest["noise"]["heads"] == 2 and manifest["noise"]["inputs"]["condition"] == [
+        "batch",
+        1024,
+    ]
     assert NOISE_GRAPH in manifest["files"] and (out / NOISE_GRAPH).is_file()
 
 
@@ -99,6 +114,9 @@ def test_noise_heads_that_do_not_fit_are_refused(nit_run: Path, tmp_path: Path) 
     from safetensors.torch import save_file
 
     broken = shutil.copytree(nit_run / "model", tmp_path / "model")
-    save_file({"proj.0.weight": torch.zeros(3, 3), "proj.0.bias": torch.zeros(3)}, str(broken / NOISE_HEADS_FILE))
+    save_file(
+        {"proj.0.weight": torch.zeros(3, 3), "proj.0.bias": torch.zeros(3)},
+        str(broken / NOISE_HEADS_FILE),
+    )
     with pytest.raises(UserError, match="noise heads"):
         load_source("mini", broken)

@@ -16,8 +16,8 @@ from clapsep.export.package import load_source, write_package
 from clapsep.export.parity import COSINE_THRESHOLD, SNR_THRESHOLD_DB, check_package
 from clapsep.export.signals import realistic_signal, snr_db
 from clapsep.host.runtime import Separator, load_package
-from clapsep.host.runtime.package import MANIFEST_FILE, sha256_file
 from clapsep.model.checkpoints import save_model_dir
+from clapsep.package_format import MANIFEST_FILE, sha256_file
 
 TWO_GB = 2 * 1024**3
 
@@ -33,13 +33,29 @@ def test_manifest_describes_the_package(mini_package: Path) -> None:
     manifest = json.loads((mini_package / MANIFEST_FILE).read_text())
     assert manifest["configuration"] == "mini" and manifest["trained"] is False
     assert (manifest["sample_rate"], manifest["query_sample_rate"]) == (32000, 48000)
-    assert (manifest["window_samples"], manifest["condition_dim"], manifest["embedding_dim"]) == (327679, 1024, 512)
-    assert manifest["separator"]["outputs"] == ["separated"] and manifest["separator"]["floor"] == "linear-blend"
+    assert (manifest["window_samples"], manifest["condition_dim"], manifest["embedding_dim"]) == (
+        327679,
+        1024,
+        512,
+    )
+    assert (
+        manifest["separator"]["outputs"] == ["separated"]
+        and manifest["separator"]["floor"] == "linear-blend"
+    )
     assert manifest["query_encoder"]["kind"] == "clap-htsat-roberta"
     assert {"licence", "provenance", "version", "name"} <= manifest.keys()
     on_disk = {p.name for p in mini_package.iterdir()} - {MANIFEST_FILE}
-    assert on_disk == set(manifest["files"]) >= {"separator.onnx", "separator.fp16.onnx", "query_text.onnx",
-                                                 "query_audio.onnx", "tokenizer.json"}
+    assert (
+        on_disk
+        == set(manifest["files"])
+        >= {
+            "separator.onnx",
+            "separator.fp16.onnx",
+            "query_text.onnx",
+            "query_audio.onnx",
+            "tokenizer.json",
+        }
+    )
     for name, entry in manifest["files"].items():
         assert sha256_file(mini_package / name) == entry["sha256"]
 
@@ -48,7 +64,9 @@ def test_graphs_are_single_checked_files(mini_package: Path) -> None:
     for graph in sorted(mini_package.glob("*.onnx")):
         assert graph.stat().st_size < TWO_GB
         model = onnx.load(str(graph), load_external_data=False)
-        assert not any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+        assert not any(
+            t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer
+        )
         assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 17
         onnx.checker.check_model(str(graph))
 
@@ -57,7 +75,10 @@ def test_mini_parity_torch_vs_onnxruntime(mini_source, mini_package: Path) -> No
     report = check_package(mini_source.model, mini_package)
     print(f"mini parity: {report}")
     assert report["separator_snr_db"] >= SNR_THRESHOLD_DB
-    assert min(report["text_cosine"], report["audio_cosine"], report["condition_cosine"]) >= COSINE_THRESHOLD
+    assert (
+        min(report["text_cosine"], report["audio_cosine"], report["condition_cosine"])
+        >= COSINE_THRESHOLD
+    )
 
 
 def test_fp16_separator_tracks_fp32(mini_package: Path) -> None:
@@ -85,10 +106,15 @@ def test_official_parity_torch_vs_onnxruntime(tmp_path: Path) -> None:
     write_package(source, tmp_path / "official", fp16=False)
     exported = time.perf_counter()
     report = check_package(source.model, tmp_path / "official")
-    print(f"official parity: {report}; export {exported - started:.0f} s, "
-          f"check {time.perf_counter() - exported:.0f} s")
+    print(
+        f"official parity: {report}; export {exported - started:.0f} s, "
+        f"check {time.perf_counter() - exported:.0f} s"
+    )
     assert report["separator_snr_db"] >= SNR_THRESHOLD_DB
-    assert min(report["text_cosine"], report["audio_cosine"], report["condition_cosine"]) >= COSINE_THRESHOLD
+    assert (
+        min(report["text_cosine"], report["audio_cosine"], report["condition_cosine"])
+        >= COSINE_THRESHOLD
+    )
 
 
 def test_export_command_checks_the_folder_first(tmp_path: Path) -> None:
@@ -104,8 +130,13 @@ def test_export_command_checks_the_folder_first(tmp_path: Path) -> None:
 
 def test_load_source_reads_a_model_directory(mini_source, tmp_path: Path) -> None:
     model = mini_source.model
-    save_model_dir(tmp_path / "model", model.config, model.state_dict(), mini_source.tokenizer.to_str(),
-                   {"source": "unit test"})
+    save_model_dir(
+        tmp_path / "model",
+        model.config,
+        model.state_dict(),
+        mini_source.tokenizer.to_str(),
+        {"source": "unit test"},
+    )
     source = load_source("mini", tmp_path / "model")
     assert source.trained and source.provenance["model_dir"] == {"source": "unit test"}
     assert source.tokenizer.to_str() == mini_source.tokenizer.to_str()
@@ -117,7 +148,6 @@ def test_load_source_reads_a_model_directory(mini_source, tmp_path: Path) -> Non
         load_source("mini", tmp_path / "missing.safetensors")
 
 
-
 def test_swin_block_exported_at_batch_2_is_exact_at_batch_1(tmp_path: Path) -> None:
     """laion's window_reverse burnt the example batch into a reshape; the runtime runs batch 1."""
     import onnxruntime as ort
@@ -125,11 +155,20 @@ def test_swin_block_exported_at_batch_2_is_exact_at_batch_1(tmp_path: Path) -> N
     from clapsep.model._laion import SwinTransformerBlock
 
     torch.manual_seed(0)
-    block = SwinTransformerBlock(dim=32, input_resolution=(16, 16), num_heads=2, window_size=8).eval()
+    block = SwinTransformerBlock(
+        dim=32, input_resolution=(16, 16), num_heads=2, window_size=8
+    ).eval()
     batch = torch.export.Dim("batch", min=1, max=8)
     with torch.no_grad():
-        torch.onnx.export(block, (torch.randn(2, 256, 32),), str(tmp_path / "block.onnx"), dynamo=True,
-                          input_names=["x"], dynamic_shapes={"x": {0: batch}}, verbose=False)
+        torch.onnx.export(
+            block,
+            (torch.randn(2, 256, 32),),
+            str(tmp_path / "block.onnx"),
+            dynamo=True,
+            input_names=["x"],
+            dynamic_shapes={"x": {0: batch}},
+            verbose=False,
+        )
         x = torch.randn(1, 256, 32)
         expected = block(x)[0].numpy()
     session = ort.InferenceSession(str(tmp_path / "block.onnx"), providers=["CPUExecutionProvider"])

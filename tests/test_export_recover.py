@@ -31,5 +31,7 @@ def test_recover_weights_command_writes_a_model_directory_training_can_start_fro
     assert "separator SNR" in capsys.readouterr().out
     model = load_model_dir(out)
     assert model.config.name == "bundled" and model.tokenizer is not None
-    assert main(["recover-weights", str(BUNDLED), "--out", str(out)]) == 2  # never overwrites unasked
+    assert (
+        main(["recover-weights", str(BUNDLED), "--out", str(out)]) == 2
+    )  # never overwrites unasked
     assert "--overwrite" in capsys.readouterr().err

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from pedalboard.io import AudioFile
 
+from clapsep.host import render_cache
 from clapsep.host.audio_io import Section
 from clapsep.host.render import RenderSettings
 from clapsep.host.render_cache import ENTRY_FILE, RenderCache, cached_render
@@ -46,12 +47,20 @@ def outdir(tmp_path: Path, name: str) -> Path:
     return tmp_path / name
 
 
-def render(source: Path, out: Path, cache: RenderCache | None, separate: CountingSeparator,
-           identity: str = "model-a", **kwargs: object):
+def render(
+    source: Path,
+    out: Path,
+    cache: RenderCache | None,
+    separate: CountingSeparator,
+    identity: str = "model-a",
+    **kwargs: object,
+):
     return cached_render(source, out, separate, "q", settings(**kwargs), cache, identity)
 
 
-def test_a_hit_copies_identical_stems_without_calling_the_separator(tmp_path: Path, cache: RenderCache) -> None:
+def test_a_hit_copies_identical_stems_without_calling_the_separator(
+    tmp_path: Path, cache: RenderCache
+) -> None:
     source, separate = write(tmp_path / "mix.wav"), CountingSeparator()
     first, cached = render(source, outdir(tmp_path, "a"), cache, separate)
     assert not cached and separate.calls > 0
@@ -60,11 +69,35 @@ def test_a_hit_copies_identical_stems_without_calling_the_separator(tmp_path: Pa
     assert cached and separate.calls == calls
     for a, b in zip(first, second, strict=True):
         assert a.path.read_bytes() == b.path.read_bytes()
-        assert (a.stem, a.frames, a.sample_rate, a.channels) == (b.stem, b.frames, b.sample_rate, b.channels)
+        assert (a.stem, a.frames, a.sample_rate, a.channels) == (
+            b.stem,
+            b.frames,
+            b.sample_rate,
+            b.channels,
+        )
     assert not [p for p in (tmp_path / "b").iterdir() if p.name.startswith(".")]  # no temp left
 
 
-def test_a_touched_file_still_hits_and_a_subset_of_stems_hits(tmp_path: Path, cache: RenderCache) -> None:
+def test_a_hit_decodes_nothing_and_names_a_section_as_its_render_did(
+    tmp_path: Path, cache: RenderCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, separate, section = write(tmp_path / "mix.wav"), CountingSeparator(), Section(0.1, 0.5)
+    first, _ = render(source, outdir(tmp_path, "a"), cache, separate, section=section)
+
+    def decode(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a cache hit must not decode the source")
+
+    monkeypatch.setattr(render_cache, "render_file", decode)
+    second, cached = render(source, outdir(tmp_path, "b"), cache, separate, section=section)
+    assert cached and [r.path.name for r in second] == [r.path.name for r in first]
+    assert [(r.frames, r.sample_rate, r.channels) for r in second] == [
+        (r.frames, r.sample_rate, r.channels) for r in first
+    ]
+
+
+def test_a_touched_file_still_hits_and_a_subset_of_stems_hits(
+    tmp_path: Path, cache: RenderCache
+) -> None:
     source, separate = write(tmp_path / "mix.wav"), CountingSeparator()
     render(source, outdir(tmp_path, "a"), cache, separate)
     calls = separate.calls
@@ -73,16 +106,21 @@ def test_a_touched_file_still_hits_and_a_subset_of_stems_hits(tmp_path: Path, ca
     assert cached and stem.stem == "residual" and separate.calls == calls
 
 
-@pytest.mark.parametrize("change", [
-    {"seed": 1},
-    {"identity": "model-b"},
-    {"atten_limit_db": 12.0},
-    {"gains_db": {"target": -3.0}},
-    {"section": Section(0.1, 0.5)},
-    {"channel_mode": "mono"},
-    {"bit_depth": 24},
-])
-def test_anything_that_changes_the_samples_misses(tmp_path: Path, cache: RenderCache, change: dict) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"seed": 1},
+        {"identity": "model-b"},
+        {"atten_limit_db": 12.0},
+        {"gains_db": {"target": -3.0}},
+        {"section": Section(0.1, 0.5)},
+        {"channel_mode": "mono"},
+        {"bit_depth": 24},
+    ],
+)
+def test_anything_that_changes_the_samples_misses(
+    tmp_path: Path, cache: RenderCache, change: dict
+) -> None:
     separate = CountingSeparator()
     render(write(tmp_path / "mix.wav"), outdir(tmp_path, "a"), cache, separate)
     calls = separate.calls
@@ -129,7 +167,9 @@ def test_the_least_recently_used_entries_are_evicted_first(tmp_path: Path) -> No
         render(source, outdir(tmp_path, f"a{i}"), cache, separate)
         (new,) = set(cache.directory.iterdir()) - before
         os.utime(new / ENTRY_FILE, (100 + i, 100 + i))  # an unambiguous order on coarse clocks
-    _, cached = render(sources[0], outdir(tmp_path, "hit"), cache, separate)  # m0 becomes the most recent
+    _, cached = render(
+        sources[0], outdir(tmp_path, "hit"), cache, separate
+    )  # m0 becomes the most recent
     assert cached
     render(sources[2], outdir(tmp_path, "a2"), cache, separate)  # evicts m1, the least recent
     assert len(list(cache.directory.iterdir())) == 2

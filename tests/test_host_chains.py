@@ -14,30 +14,37 @@ RATE = 48000
 
 
 def noise(frames: int, channels: int = 2, seed: int = 0) -> np.ndarray:
-    return (np.random.default_rng(seed).standard_normal((channels, frames)) * 0.1).astype(np.float32)
+    return (np.random.default_rng(seed).standard_normal((channels, frames)) * 0.1).astype(
+        np.float32
+    )
 
 
 def stream(chain: StreamingChain, x: np.ndarray, block: int) -> np.ndarray:
-    parts = [chain.push(x[:, i:i + block]) for i in range(0, x.shape[1], block)]
+    parts = [chain.push(x[:, i : i + block]) for i in range(0, x.shape[1], block)]
     return np.concatenate([*parts, chain.finish()], axis=1)
 
 
 def test_specs_round_trip_through_json() -> None:
-    data = [{"effect": "Compressor", "params": {"threshold_db": -20.0, "ratio": 4.0}},
-            {"plugin": "/plugins/EQ.vst3", "plugin_name": "EQ Mono", "params": {"gain": 0.5}}]
+    data = [
+        {"effect": "Compressor", "params": {"threshold_db": -20.0, "ratio": 4.0}},
+        {"plugin": "/plugins/EQ.vst3", "plugin_name": "EQ Mono", "params": {"gain": 0.5}},
+    ]
     chain = parse_chain(data)
     assert [spec.label for spec in chain] == ["Compressor", "EQ.vst3"]
     assert [spec.to_json() for spec in chain] == data
     assert parse_chain(None) == ()
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"effect": "Fuzz"}, "unknown effect 'Fuzz'"),
-    ({"effect": "Gain", "plugin": "x.vst3"}, "exactly one"),
-    ({"params": {}}, "exactly one"),
-    ({"effect": "Gain", "colour": "red"}, "must be an object"),
-    ("Gain", "must be an object"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"effect": "Fuzz"}, "unknown effect 'Fuzz'"),
+        ({"effect": "Gain", "plugin": "x.vst3"}, "exactly one"),
+        ({"params": {}}, "exactly one"),
+        ({"effect": "Gain", "colour": "red"}, "must be an object"),
+        ("Gain", "must be an object"),
+    ],
+)
 def test_bad_specs_are_user_errors(data: object, message: str) -> None:
     with pytest.raises(UserError, match=message):
         parse_chain([data])
@@ -68,10 +75,19 @@ def test_chains_keep_the_frame_count_exact_whatever_the_block_size(effect: str, 
 def test_latency_is_compensated_so_the_output_stays_aligned() -> None:
     """MP3 encoding delays its output; the chain must hand it back in place."""
     x = noise(96000, channels=1)
-    y = stream(StreamingChain(parse_chain([{"effect": "MP3Compressor", "params": {"vbr_quality": 0}}]), RATE, 1, x.shape[1]), x, 5000)
+    y = stream(
+        StreamingChain(
+            parse_chain([{"effect": "MP3Compressor", "params": {"vbr_quality": 0}}]),
+            RATE,
+            1,
+            x.shape[1],
+        ),
+        x,
+        5000,
+    )
     mid = slice(20000, 60000)
     lags = range(-2000, 2001)
-    corr = [float(np.dot(x[0, mid], y[0, mid.start + lag:mid.stop + lag])) for lag in lags]
+    corr = [float(np.dot(x[0, mid], y[0, mid.start + lag : mid.stop + lag])) for lag in lags]
     assert lags[int(np.argmax(corr))] == 0
 
 
@@ -86,27 +102,45 @@ def read(path: Path) -> np.ndarray:
         return f.read(f.frames)
 
 
-def test_a_render_runs_the_pre_chain_before_the_model_and_the_post_chain_on_each_stem(tmp_path: Path) -> None:
+def test_a_render_runs_the_pre_chain_before_the_model_and_the_post_chain_on_each_stem(
+    tmp_path: Path,
+) -> None:
     x = noise(30000)
     source = write(tmp_path / "mix.wav", x)
     half = (EffectSpec(effect="Gain", params={"gain_db": -6.0206}),)
-    settings = RenderSettings(window=8000, overlap=2000, block_frames=7000, model_rate=RATE, pre_chain=half)
+    settings = RenderSettings(
+        window=8000, overlap=2000, block_frames=7000, model_rate=RATE, pre_chain=half
+    )
     target, residual = render_file(source, tmp_path, lambda b: b * 0.25, "q", settings)
     np.testing.assert_allclose(read(target.path), 0.125 * x, atol=2e-5)
     np.testing.assert_allclose(read(residual.path), 0.375 * x, atol=2e-5)
 
-    settings = RenderSettings(window=8000, overlap=2000, model_rate=RATE, post_chain=parse_chain([{"effect": "MP3Compressor"}]),
-                              name_template="{name}_post_{stem}")
+    settings = RenderSettings(
+        window=8000,
+        overlap=2000,
+        model_rate=RATE,
+        post_chain=parse_chain([{"effect": "MP3Compressor"}]),
+        name_template="{name}_post_{stem}",
+    )
     for stem in render_file(source, tmp_path, lambda b: b * 0.25, "q", settings):
         assert read(stem.path).shape == x.shape
 
 
-def test_a_pre_chain_with_latency_keeps_the_stems_aligned_with_what_the_model_saw(tmp_path: Path) -> None:
+def test_a_pre_chain_with_latency_keeps_the_stems_aligned_with_what_the_model_saw(
+    tmp_path: Path,
+) -> None:
     x = noise(30000)
     source = write(tmp_path / "mix.wav", x)
-    settings = RenderSettings(window=8000, overlap=2000, block_frames=7000, model_rate=RATE,
-                              pre_chain=parse_chain([{"effect": "MP3Compressor"}]))
-    target, residual = (read(stem.path) for stem in render_file(source, tmp_path, lambda b: b * 0.25, "q", settings))
+    settings = RenderSettings(
+        window=8000,
+        overlap=2000,
+        block_frames=7000,
+        model_rate=RATE,
+        pre_chain=parse_chain([{"effect": "MP3Compressor"}]),
+    )
+    target, residual = (
+        read(stem.path) for stem in render_file(source, tmp_path, lambda b: b * 0.25, "q", settings)
+    )
     assert target.shape == residual.shape == x.shape
     np.testing.assert_allclose(residual, 3 * target, atol=1e-4)
     assert np.abs(target).max() > 0.01

@@ -18,16 +18,36 @@ from clapsep.host.presets import (
     resolve_preset,
 )
 
-FACTORY_NAMES = {"Dialogue", "Dialogue without music", "Music bed", "Footsteps", "Traffic", "Wind", "Birds",
-                 "Dog bark", "Applause", "Crowd walla", "Sirens", "Room tone"}
+FACTORY_NAMES = {
+    "Dialogue",
+    "Dialogue without music",
+    "Music bed",
+    "Footsteps",
+    "Traffic",
+    "Wind",
+    "Birds",
+    "Dog bark",
+    "Applause",
+    "Crowd walla",
+    "Sirens",
+    "Room tone",
+}
 
 
 def rich_preset(name: str = "Hum removal") -> Preset:
     return Preset(
-        name=name, category="Cleanup", tags=("hum", "noise"), notes="Targets mains hum.",
-        positive_text="electrical hum", negative_text="a person speaking",
-        positive_audio=("/refs/hum1.wav", "/refs/hum2.wav"), negative_audio=("/refs/voice.wav",),
-        audio_weight=0.3, stems=("residual",), atten_limit_db=12.0, gains_db={"residual": -1.5},
+        name=name,
+        category="Cleanup",
+        tags=("hum", "noise"),
+        notes="Targets mains hum.",
+        positive_text="electrical hum",
+        negative_text="a person speaking",
+        positive_audio=("/refs/hum1.wav", "/refs/hum2.wav"),
+        negative_audio=("/refs/voice.wav",),
+        audio_weight=0.3,
+        stems=("residual",),
+        atten_limit_db=12.0,
+        gains_db={"residual": -1.5},
         pre_chain=(EffectSpec(effect="HighpassFilter", params={"cutoff_frequency_hz": 40.0}),),
         post_chain=(EffectSpec(plugin="/plugins/Limiter.vst3", params={"ceiling": -1.0}),),
     )
@@ -85,12 +105,18 @@ def test_a_user_preset_shadows_a_factory_one_until_deleted(library: PresetLibrar
         library.delete("Wind")
 
 
-def test_corrupt_and_newer_files_are_reported_and_the_rest_still_load(library: PresetLibrary) -> None:
+def test_corrupt_and_newer_files_are_reported_and_the_rest_still_load(
+    library: PresetLibrary,
+) -> None:
     library.save(rich_preset())
     folder = library.directory
     (folder / "broken.json").write_text("{not json")
-    (folder / "future.json").write_text(json.dumps({**rich_preset("Later").to_json(), "version": FORMAT_VERSION + 1}))
-    (folder / "noquery.json").write_text(json.dumps({"format": PRESET_FORMAT, "version": 1, "name": "Empty"}))
+    (folder / "future.json").write_text(
+        json.dumps({**rich_preset("Later").to_json(), "version": FORMAT_VERSION + 1})
+    )
+    (folder / "noquery.json").write_text(
+        json.dumps({"format": PRESET_FORMAT, "version": 1, "name": "Empty"})
+    )
     fresh = PresetLibrary(folder)
     assert fresh.get("Hum removal") == rich_preset()
     problems = "\n".join(fresh.problems)
@@ -100,7 +126,9 @@ def test_corrupt_and_newer_files_are_reported_and_the_rest_still_load(library: P
     assert "noquery.json" in problems and "no query" in problems
 
 
-def test_import_keeps_both_presets_on_a_name_clash_and_skips_identical_ones(library: PresetLibrary, tmp_path: Path) -> None:
+def test_import_keeps_both_presets_on_a_name_clash_and_skips_identical_ones(
+    library: PresetLibrary, tmp_path: Path
+) -> None:
     library.save(rich_preset())
     other = replace(rich_preset(), positive_text="buzzing hum")
     (tmp_path / "one.json").write_text(json.dumps(other.to_json()))
@@ -120,16 +148,25 @@ def test_a_factory_name_clash_on_import_is_renamed(library: PresetLibrary, tmp_p
     assert library.get("Dialogue").negative_text != "a dog barking"
 
 
-def test_export_writes_one_preset_or_a_whole_library_and_import_reads_both(library: PresetLibrary, tmp_path: Path) -> None:
+def test_export_writes_one_preset_or_a_whole_library_and_import_reads_both(
+    library: PresetLibrary, tmp_path: Path
+) -> None:
     library.save(rich_preset("A"))
     library.save(rich_preset("B"))
     library.export(["A"], tmp_path / "a.json")
     assert json.loads((tmp_path / "a.json").read_text())["format"] == PRESET_FORMAT
     library.export(["A", "B", "Birds"], tmp_path / "lib.json")
     data = json.loads((tmp_path / "lib.json").read_text())
-    assert data["format"] == LIBRARY_FORMAT and [p["name"] for p in data["presets"]] == ["A", "B", "Birds"]
+    assert data["format"] == LIBRARY_FORMAT and [p["name"] for p in data["presets"]] == [
+        "A",
+        "B",
+        "Birds",
+    ]
     elsewhere = PresetLibrary(tmp_path / "other")
-    assert [p.name for p in elsewhere.import_file(tmp_path / "lib.json")] == ["A", "B"]  # Birds is identical
+    assert [p.name for p in elsewhere.import_file(tmp_path / "lib.json")] == [
+        "A",
+        "B",
+    ]  # Birds is identical
     assert elsewhere.get("B") == rich_preset("B")
 
 
@@ -143,13 +180,19 @@ def test_a_preset_resolves_by_name_or_by_file(library: PresetLibrary, tmp_path: 
         resolve_preset(str(tmp_path / "absent.json"), library)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"name": " "}, "needs a name"),
-    ({"positive_text": "", "negative_text": "", "positive_audio": (), "negative_audio": ()}, "no query"),
-    ({"audio_weight": 1.5}, "audio weight"),
-    ({"stems": ("drums",)}, "stems"),
-    ({"atten_limit_db": -3.0}, "attenuation"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"name": " "}, "needs a name"),
+        (
+            {"positive_text": "", "negative_text": "", "positive_audio": (), "negative_audio": ()},
+            "no query",
+        ),
+        ({"audio_weight": 1.5}, "audio weight"),
+        ({"stems": ("drums",)}, "stems"),
+        ({"atten_limit_db": -3.0}, "attenuation"),
+    ],
+)
 def test_invalid_presets_are_refused_with_a_reason(change: dict, message: str) -> None:
     with pytest.raises(UserError, match=message):
         replace(rich_preset(), **change)
@@ -167,3 +210,26 @@ def test_malformed_json_fields_are_user_errors() -> None:
         Preset.from_json({**data, "tags": "hum"})
     with pytest.raises(UserError, match="not a clapsep-preset"):
         Preset.from_json({"name": "x"})
+
+
+def test_a_query_laid_over_a_preset_replaces_only_the_sides_it_gives() -> None:
+    laid = Preset.with_query(rich_preset(), negative_text="birds chirping", audio_weight=0.75)
+    assert (laid.name, laid.positive_text, laid.positive_audio) == (
+        "Hum removal",
+        "electrical hum",
+        ("/refs/hum1.wav", "/refs/hum2.wav"),
+    )
+    assert (laid.negative_text, laid.negative_audio, laid.audio_weight) == (
+        "birds chirping",
+        (),
+        0.75,
+    )
+    assert laid.gains_db == {"residual": -1.5} and laid.stems == ("residual",)
+    assert Preset.with_query(rich_preset()) == rich_preset()
+
+
+def test_a_query_without_a_preset_is_named_by_its_first_words() -> None:
+    assert Preset.with_query(None, "a man speaking over road traffic").name == "a man speaking over"
+    assert Preset.with_query(None, negative_text="wind noise").slug == "wind-noise"
+    assert Preset.with_query(None, positive_audio=["/refs/dog.wav"]).name == "audio query"
+    assert Preset.with_query(None, "rain", name="Storm").name == "Storm"

@@ -19,7 +19,13 @@ from clapsep.errors import UserError
 from clapsep.host.audio_io import Section
 from clapsep.host.render import Cancelled, RenderSettings, output_name, render_file
 
-SMALL = {"window": 8000, "overlap": 2000, "batch_size": 3, "block_frames": 5000}
+SMALL = {
+    "model_rate": 32000,
+    "window": 8000,
+    "overlap": 2000,
+    "batch_size": 3,
+    "block_frames": 5000,
+}
 
 
 def settings(**kwargs: object) -> RenderSettings:
@@ -37,15 +43,17 @@ def silence(batch: np.ndarray) -> np.ndarray:
 def lowpass(batch: np.ndarray) -> np.ndarray:
     """Keeps what lies below 2 kHz in each window: a crude 'isolate the bass' model."""
     spec = np.fft.rfft(batch, axis=-1)
-    spec[:, int(2000 / 16000 * spec.shape[-1]):] = 0
+    spec[:, int(2000 / 16000 * spec.shape[-1]) :] = 0
     return np.fft.irfft(spec, n=batch.shape[-1], axis=-1).astype(np.float32)
 
 
 def signal(rate: int, frames: int, channels: int) -> np.ndarray:
     """Tones and a chirp, different per channel; 20 ms fades keep it band-limited."""
     t = np.arange(frames) / rate
-    rows = [0.3 * np.sin(2 * np.pi * 220 * (c + 1) * t) + 0.2 * np.sin(2 * np.pi * (100 + 1500 * t) * t)
-            for c in range(channels)]
+    rows = [
+        0.3 * np.sin(2 * np.pi * 220 * (c + 1) * t) + 0.2 * np.sin(2 * np.pi * (100 + 1500 * t) * t)
+        for c in range(channels)
+    ]
     fade = np.clip(np.minimum(np.arange(frames), np.arange(frames)[::-1]) / (0.02 * rate), 0, 1)
     return (np.stack(rows) * fade).astype(np.float32)
 
@@ -72,13 +80,20 @@ def out_dir(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize(("rate", "frames"), [(44100, 44101 * 2 + 1), (48000, 77777), (96000, 96001), (22050, 33333), (32000, 40001)])
-def test_exact_length_channels_and_identity_at_every_rate(tmp_path: Path, out_dir: Path, rate: int, frames: int) -> None:
+@pytest.mark.parametrize(
+    ("rate", "frames"),
+    [(44100, 44101 * 2 + 1), (48000, 77777), (96000, 96001), (22050, 33333), (32000, 40001)],
+)
+def test_exact_length_channels_and_identity_at_every_rate(
+    tmp_path: Path, out_dir: Path, rate: int, frames: int
+) -> None:
     x = signal(rate, frames, 2)
     source = write(tmp_path / "mix.wav", x, rate, bit_depth=32)
     rendered = render_file(source, out_dir, identity, "same", settings())
     assert [(r.stem, r.frames, r.sample_rate, r.channels) for r in rendered] == [
-        ("target", frames, rate, 2), ("residual", frames, rate, 2)]
+        ("target", frames, rate, 2),
+        ("residual", frames, rate, 2),
+    ]
     out = stems(rendered)
     assert out["target"].shape == x.shape == out["residual"].shape
     np.testing.assert_allclose(out["target"] + out["residual"], x, atol=1e-6, rtol=0)
@@ -86,7 +101,9 @@ def test_exact_length_channels_and_identity_at_every_rate(tmp_path: Path, out_di
     np.testing.assert_allclose(out["target"], x, atol=2e-4 if rate != 32000 else 1e-6, rtol=0)
 
 
-def test_identity_at_the_model_rate_is_exact_across_window_seams(tmp_path: Path, out_dir: Path) -> None:
+def test_identity_at_the_model_rate_is_exact_across_window_seams(
+    tmp_path: Path, out_dir: Path
+) -> None:
     x = np.random.default_rng(5).uniform(-0.9, 0.9, (2, 8000 * 7 + 123)).astype(np.float32)
     source = write(tmp_path / "noise.wav", x, 32000, bit_depth=32)
     out = stems(render_file(source, out_dir, identity, "same", settings(stems=("target",))))
@@ -103,7 +120,9 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_speech_over_noise_splits_and_sums_back(tmp_path: Path, out_dir: Path, speech: Path) -> None:
+def test_speech_over_noise_splits_and_sums_back(
+    tmp_path: Path, out_dir: Path, speech: Path
+) -> None:
     voice, rate = read(speech)
     mix = voice + 0.05 * np.random.default_rng(0).standard_normal(voice.shape).astype(np.float32)
     source = write(tmp_path / "voice over noise.flac", np.repeat(mix, 2, axis=0), rate)
@@ -119,7 +138,9 @@ def test_speech_over_noise_splits_and_sums_back(tmp_path: Path, out_dir: Path, s
 
 
 @pytest.mark.parametrize(("ext", "kwargs"), [("mp3", {}), ("ogg", {}), ("aiff", {}), ("flac", {})])
-def test_compressed_and_other_formats_return_wav_of_the_decoded_length(tmp_path: Path, out_dir: Path, ext: str, kwargs: dict) -> None:
+def test_compressed_and_other_formats_return_wav_of_the_decoded_length(
+    tmp_path: Path, out_dir: Path, ext: str, kwargs: dict
+) -> None:
     source = write(tmp_path / f"mix.{ext}", signal(44100, 30001, 2), 44100, **kwargs)
     x, _ = read(source)
     rendered = render_file(source, out_dir, identity, "q", settings())
@@ -131,7 +152,9 @@ def test_compressed_and_other_formats_return_wav_of_the_decoded_length(tmp_path:
 def test_eight_channels_stay_eight(tmp_path: Path, out_dir: Path) -> None:
     x = signal(48000, 20001, 8)
     source = write(tmp_path / "octo.wav", x, 48000, bit_depth=32)
-    out = stems(render_file(source, out_dir, lambda b: 0.5 * b, "half", settings(stems=("target",))))
+    out = stems(
+        render_file(source, out_dir, lambda b: 0.5 * b, "half", settings(stems=("target",)))
+    )
     assert out["target"].shape == (8, 20001)
     np.testing.assert_allclose(out["target"], 0.5 * x, atol=2e-4, rtol=0)
 
@@ -139,8 +162,12 @@ def test_eight_channels_stay_eight(tmp_path: Path, out_dir: Path) -> None:
 def test_mono_and_mid_side_modes(tmp_path: Path, out_dir: Path) -> None:
     x = signal(32000, 30001, 2)
     source = write(tmp_path / "st.wav", x, 32000, bit_depth=32)
-    mono = stems(render_file(source, out_dir, lambda b: 0.5 * b, "mono", settings(channel_mode="mono")))
-    np.testing.assert_allclose(mono["target"], np.repeat(0.5 * x.mean(axis=0, keepdims=True), 2, axis=0), atol=1e-6)
+    mono = stems(
+        render_file(source, out_dir, lambda b: 0.5 * b, "mono", settings(channel_mode="mono"))
+    )
+    np.testing.assert_allclose(
+        mono["target"], np.repeat(0.5 * x.mean(axis=0, keepdims=True), 2, axis=0), atol=1e-6
+    )
     np.testing.assert_allclose(mono["target"] + mono["residual"], x, atol=1e-6)
     ms = stems(render_file(source, out_dir, identity, "ms", settings(channel_mode="mid-side")))
     np.testing.assert_allclose(ms["target"], x, atol=1e-6)
@@ -156,13 +183,19 @@ def test_attenuation_floor_and_gains(tmp_path: Path, out_dir: Path) -> None:
     floor = 10 ** (-12 / 20)
     np.testing.assert_allclose(out["target"], floor * x, atol=1e-6)
     np.testing.assert_allclose(out["residual"], (1 - floor) * x, atol=1e-6)
-    gained = stems(render_file(source, out_dir, silence, "gain", settings(gains_db={"residual": -6.0})))
+    gained = stems(
+        render_file(source, out_dir, silence, "gain", settings(gains_db={"residual": -6.0}))
+    )
     np.testing.assert_allclose(gained["residual"], 10 ** (-6 / 20) * x, atol=1e-6)
 
 
-@pytest.mark.parametrize(("section", "first", "stop"), [
-    (Section(0.25, 0.75), 8000, 24000), (Section(12345, 23456, unit="samples"), 12345, 23456)])
-def test_a_section_renders_only_that_part(tmp_path: Path, out_dir: Path, section: Section, first: int, stop: int) -> None:
+@pytest.mark.parametrize(
+    ("section", "first", "stop"),
+    [(Section(0.25, 0.75), 8000, 24000), (Section(12345, 23456, unit="samples"), 12345, 23456)],
+)
+def test_a_section_renders_only_that_part(
+    tmp_path: Path, out_dir: Path, section: Section, first: int, stop: int
+) -> None:
     x = signal(32000, 40000, 2)
     source = write(tmp_path / "mix.wav", x, 32000, bit_depth=32)
     rendered = render_file(source, out_dir, identity, "part", settings(section=section))
@@ -238,10 +271,15 @@ def test_progress_source_untouched_and_24_bit(tmp_path: Path, out_dir: Path) -> 
     source = write(folder / "prise 1 – ça.wav", signal(44100, 50001, 2), 44100)
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     seen: list[float] = []
-    rendered = render_file(source, out_dir, identity, "voix / bruit", settings(bit_depth=24), progress=seen.append)
+    rendered = render_file(
+        source, out_dir, identity, "voix / bruit", settings(bit_depth=24), progress=seen.append
+    )
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 3
     assert hashlib.sha256(source.read_bytes()).hexdigest() == digest
-    assert [r.path.name for r in rendered] == ["prise 1 – ça_voix _ bruit_target.wav", "prise 1 – ça_voix _ bruit_residual.wav"]
+    assert [r.path.name for r in rendered] == [
+        "prise 1 – ça_voix _ bruit_target.wav",
+        "prise 1 – ça_voix _ bruit_residual.wav",
+    ]
     with AudioFile(str(rendered[0].path)) as f:
         assert f.file_dtype == "int24"
 
@@ -256,13 +294,23 @@ def test_name_templates(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="same file name"):
         render_file(source, tmp_path, identity, "x", settings(name_template="{name}_fixed"))
     with pytest.raises(UserError, match="replace the source"):
-        render_file(source, tmp_path, identity, "x", settings(stems=("target",), name_template="{name}"))
+        render_file(
+            source, tmp_path, identity, "x", settings(stems=("target",), name_template="{name}")
+        )
 
 
-@pytest.mark.parametrize("bad", [
-    {"stems": ()}, {"stems": ("vocals",)}, {"channel_mode": "surround"}, {"atten_limit_db": -3.0},
-    {"gains_db": {"drums": 1.0}}, {"overlap": 5000}, {"batch_size": 0},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"stems": ()},
+        {"stems": ("vocals",)},
+        {"channel_mode": "surround"},
+        {"atten_limit_db": -3.0},
+        {"gains_db": {"drums": 1.0}},
+        {"overlap": 5000},
+        {"batch_size": 0},
+    ],
+)
 def test_invalid_settings_are_user_errors(bad: dict) -> None:
     with pytest.raises(UserError):
         settings(**bad)

@@ -12,8 +12,13 @@ RATES = [8000, 11025, 22050, 44056, 44100, 48000, 88200, 96000, 192000]  # 44056
 def tones(rate: int, frames: int, channels: int = 2) -> np.ndarray:
     """Band-limited test signal (tones up to 3.5 kHz, below 0.3 x rate) with 50 ms fades."""
     t = np.arange(frames) / rate
-    x = np.stack([0.3 * np.sin(2 * np.pi * f * t + c) + 0.2 * np.sin(2 * np.pi * min(3.5 * f, 0.3 * rate) * t)
-                  for c, f in zip(range(channels), (440.0, 997.0, 220.0), strict=False)])
+    x = np.stack(
+        [
+            0.3 * np.sin(2 * np.pi * f * t + c)
+            + 0.2 * np.sin(2 * np.pi * min(3.5 * f, 0.3 * rate) * t)
+            for c, f in zip(range(channels), (440.0, 997.0, 220.0), strict=False)
+        ]
+    )
     fade = np.minimum(1.0, np.minimum(np.arange(frames), np.arange(frames)[::-1]) / (0.05 * rate))
     return (x * np.sin(np.pi / 2 * fade) ** 2).astype(np.float32)
 
@@ -22,7 +27,7 @@ def run(resampler: Resampler, x: np.ndarray, seed: int = 0) -> np.ndarray:
     rng, outs, i = np.random.default_rng(seed), [], 0
     while i < x.shape[1]:
         step = int(rng.integers(1, 40000))
-        outs.append(resampler.push(x[:, i:i + step]))
+        outs.append(resampler.push(x[:, i : i + step]))
         i += step
     outs.append(resampler.finish())
     return np.concatenate(outs, axis=1)

@@ -21,7 +21,7 @@ def identity(batch: np.ndarray) -> np.ndarray:
 def lowpass(batch: np.ndarray) -> np.ndarray:
     """A per-window FFT low-pass: a deterministic separator whose output depends on context."""
     spec = np.fft.rfft(batch, axis=-1)
-    spec[:, spec.shape[-1] // 8:] = 0
+    spec[:, spec.shape[-1] // 8 :] = 0
     return np.fft.irfft(spec, n=batch.shape[-1], axis=-1).astype(np.float32)
 
 
@@ -34,7 +34,7 @@ def stream(ola: OverlapAdd, x: np.ndarray, seed: int = 1, largest: int = 3000) -
     rng, outs, i = np.random.default_rng(seed), [], 0
     while i < x.shape[1]:
         step = int(rng.integers(1, largest))
-        outs.append(ola.push(x[:, i:i + step]))
+        outs.append(ola.push(x[:, i : i + step]))
         i += step
     return np.concatenate(outs, axis=1) if outs else np.zeros((x.shape[0], 0), np.float32)
 
@@ -76,8 +76,8 @@ def test_crossfade_is_complementary_and_never_zero() -> None:
     assert weights.min() > 0 and weights.max() == 1
     total = np.zeros(n + 2 * W)
     for start in window_plan(n, W, overlap):
-        total[start + W:start + 2 * W] += weights  # shifted by W so negative starts fit
-    np.testing.assert_allclose(total[W:W + n], 1.0, atol=1e-12)
+        total[start + W : start + 2 * W] += weights  # shifted by W so negative starts fit
+    np.testing.assert_allclose(total[W : W + n], 1.0, atol=1e-12)
 
 
 def test_plan_starts_before_zero_and_stops_once_the_end_is_covered() -> None:

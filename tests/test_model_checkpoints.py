@@ -28,7 +28,9 @@ def authors_layout(model) -> tuple[dict, dict]:
     plus the torchlibrosa STFT bases.
     """
     ours = model.state_dict()
-    clap = {f"module.{k[len('clap.'):]}": v.clone() for k, v in ours.items() if k.startswith("clap.")}
+    clap = {
+        f"module.{k[len('clap.') :]}": v.clone() for k, v in ours.items() if k.startswith("clap.")
+    }
     clap["module.text_branch.embeddings.position_ids"] = torch.arange(514)[None]
     sep = {k: v.clone() for k, v in ours.items() if k.startswith("decoder_model.")}
     for key, value in ours.items():
@@ -37,7 +39,7 @@ def authors_layout(model) -> tuple[dict, dict]:
         m = _PEFT.search(key)
         if m is None or m[2] == "base_layer.weight":
             continue
-        authors = "audio_branch." + key[len("audio_branch.htsat."):m.start()] + f".attn.{m[1]}."
+        authors = "audio_branch." + key[len("audio_branch.htsat.") : m.start()] + f".attn.{m[1]}."
         authors += f"lora_{m[4]}" if m[4] else m[3]
         sep[authors] = value.clone()
     sep["stft.conv_real.weight"] = torch.zeros(513, 1, 1024)
@@ -55,7 +57,10 @@ def test_official_release_layout_maps_with_no_unexplained_keys(official_model):
     assert sep["decoder_model.spec_norm.running_mean"].shape == (513,)
     assert sep["decoder_model.mask_net.0.weight"].shape == (640, 577)
     for i in range(3):
-        assert sep[f"decoder_model.mask_net.2.layers.{i}.self_attn.in_proj_weight"].shape == (1920, 640)
+        assert sep[f"decoder_model.mask_net.2.layers.{i}.self_attn.in_proj_weight"].shape == (
+            1920,
+            640,
+        )
     assert sep["decoder_model.mask_net.3.weight"].shape == (513, 640)
     assert sep["audio_branch.layers.2.blocks.11.attn.qkv.lora_A"].shape == (16, 512)
     assert sep["audio_branch.layers.2.blocks.11.attn.qkv.lora_B"].shape == (1536, 16)
@@ -66,8 +71,11 @@ def test_official_release_layout_maps_with_no_unexplained_keys(official_model):
     assert conv.unexplained == []
     assert set(conv.state) == set(ours)
     assert all(conv.state[k].shape == ours[k].shape for k in ours)
-    assert set(conv.dropped) == {"module.text_branch.embeddings.position_ids", "stft.conv_real.weight",
-                                 "istft.conv_real.weight"}
+    assert set(conv.dropped) == {
+        "module.text_branch.embeddings.position_ids",
+        "stft.conv_real.weight",
+        "istft.conv_real.weight",
+    }
 
 
 def test_release_files_convert_load_and_round_trip(tmp_path, mini_model):
@@ -80,13 +88,18 @@ def test_release_files_convert_load_and_round_trip(tmp_path, mini_model):
                 p.normal_()
     clap, sep = authors_layout(mini_model)
     torch.save({"state_dict": clap, "epoch": 15}, tmp_path / "clap.pt")
-    torch.save({"state_dict": sep, "epoch": np.int64(41), "val_loss": np.float64(9.4)}, tmp_path / "best_model.ckpt")
+    torch.save(
+        {"state_dict": sep, "epoch": np.int64(41), "val_loss": np.float64(9.4)},
+        tmp_path / "best_model.ckpt",
+    )
     fresh = build_model("mini")
     conv = convert(fresh, tmp_path / "clap.pt", tmp_path / "best_model.ckpt")
     assert conv.unexplained == []
     for key, value in mini_model.state_dict().items():
         assert torch.equal(fresh.state_dict()[key], value), key
-    save_model_dir(tmp_path / "converted", fresh.config, fresh.state_dict(), mini_model.tokenizer.to_str(), {})
+    save_model_dir(
+        tmp_path / "converted", fresh.config, fresh.state_dict(), mini_model.tokenizer.to_str(), {}
+    )
     loaded = load_model_dir(tmp_path / "converted")
     mixture = torch.randn(1, 32_000) * 0.1
     condition = torch.nn.functional.normalize(torch.randn(1, 1024), dim=-1)
@@ -119,14 +132,19 @@ class _Payload:
 
 def test_a_pickle_carrying_code_is_refused(tmp_path):
     marker = tmp_path / "pwned"
-    torch.save({"state_dict": {"w": torch.zeros(1)}, "hook": _Payload(str(marker))}, tmp_path / "evil.ckpt")
+    torch.save(
+        {"state_dict": {"w": torch.zeros(1)}, "hook": _Payload(str(marker))}, tmp_path / "evil.ckpt"
+    )
     with pytest.raises(CheckpointError, match=r"refusing to load evil\.ckpt"):
         load_checkpoint(tmp_path / "evil.ckpt")
     assert not marker.exists()
 
 
 def test_numpy_scalars_of_the_release_are_allowed(tmp_path):
-    torch.save({"state_dict": {"w": torch.ones(2)}, "score": np.float64(0.5), "step": np.int64(3)}, tmp_path / "ok.ckpt")
+    torch.save(
+        {"state_dict": {"w": torch.ones(2)}, "score": np.float64(0.5), "step": np.int64(3)},
+        tmp_path / "ok.ckpt",
+    )
     loaded = load_checkpoint(tmp_path / "ok.ckpt")
     assert float(loaded["score"]) == 0.5
     assert torch.equal(loaded["state_dict"]["w"], torch.ones(2))

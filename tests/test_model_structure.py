@@ -14,8 +14,10 @@ def _count(module, predicate=lambda name: True) -> int:
 def test_official_parameter_counts_match_the_paper_config(official_model):
     assert _count(official_model.decoder_model) == 43_463_616
     assert _count(official_model.audio_branch, lambda n: "lora_" in n) == 860_160
-    trainable_bias = _count(official_model.audio_branch,
-                            lambda n: n.endswith("bias") and ".attn." in n and "lora_" not in n)
+    trainable_bias = _count(
+        official_model.audio_branch,
+        lambda n: n.endswith("bias") and ".attn." in n and "lora_" not in n,
+    )
     assert trainable_bias == 35_840
 
 
@@ -23,18 +25,29 @@ def test_only_decoder_lora_and_attention_biases_are_trainable(official_model):
     trainable = {n for n, p in official_model.named_parameters() if p.requires_grad}
     assert not any(n.startswith("clap.") for n in trainable)
     encoder = {n for n in trainable if n.startswith("audio_branch.")}
-    assert all("lora_" in n or n.endswith(("qkv.base_layer.bias", "proj.base_layer.bias")) for n in encoder)
+    assert all(
+        "lora_" in n or n.endswith(("qkv.base_layer.bias", "proj.base_layer.bias")) for n in encoder
+    )
     assert _count(official_model, lambda n: n in trainable) == 43_463_616 + 860_160 + 35_840
 
 
 def test_shapes_at_every_level_for_ten_seconds(official_model):
     captured: dict[str, tuple[int, ...]] = {}
     dec = official_model.decoder_model
-    hooks = [dec.film.register_forward_hook(lambda m, i, o: captured.__setitem__("film", tuple(o.shape)))]
+    hooks = [
+        dec.film.register_forward_hook(lambda m, i, o: captured.__setitem__("film", tuple(o.shape)))
+    ]
     for k, skip in enumerate(dec.skip):
-        hooks.append(skip.register_forward_hook(lambda m, i, o, k=k: captured.__setitem__(f"stage{k}", tuple(o.shape))))
-    hooks.append(dec.inverse_patch_embed.register_forward_hook(
-        lambda m, i, o: captured.__setitem__("image", tuple(o.shape))))
+        hooks.append(
+            skip.register_forward_hook(
+                lambda m, i, o, k=k: captured.__setitem__(f"stage{k}", tuple(o.shape))
+            )
+        )
+    hooks.append(
+        dec.inverse_patch_embed.register_forward_hook(
+            lambda m, i, o: captured.__setitem__("image", tuple(o.shape))
+        )
+    )
     mixture = torch.randn(1, 320_000) * 0.1
     condition = torch.nn.functional.normalize(torch.randn(1, 1024), dim=-1)
     with torch.no_grad():
@@ -45,10 +58,20 @@ def test_shapes_at_every_level_for_ten_seconds(official_model):
     for h in hooks:
         h.remove()
     assert [tuple(f.shape) for f in features] == [
-        (1, 4096, 128), (1, 1024, 256), (1, 256, 512), (1, 64, 1024), (1, 64, 1024)]
+        (1, 4096, 128),
+        (1, 1024, 256),
+        (1, 256, 512),
+        (1, 64, 1024),
+        (1, 64, 1024),
+    ]
     assert captured == {
-        "film": (1, 64, 1024), "stage0": (1, 64, 1024), "stage1": (1, 256, 512),
-        "stage2": (1, 1024, 256), "stage3": (1, 4096, 128), "image": (1, 1, 256, 256)}
+        "film": (1, 64, 1024),
+        "stage0": (1, 64, 1024),
+        "stage1": (1, 256, 512),
+        "stage2": (1, 1024, 256),
+        "stage3": (1, 4096, 128),
+        "image": (1, 1, 256, 256),
+    }
     assert tuple(real.shape) == (1, 513, 1001)
     assert tuple(mask.shape) == (1, 1001, 513)
     assert float(mask.min()) >= 0.0 and float(mask.max()) <= 1.0
@@ -95,6 +118,8 @@ def test_patch_expand_inverts_patch_merging_order():
     expand.norm = torch.nn.Identity()
     image = torch.randn(1, 4, 6, 4)  # [B, H, W, C]
     # HTS-AT's PatchMerging order: (0,0), (1,0), (0,1), (1,1) sub-grids.
-    merged = torch.cat([image[:, 0::2, 0::2], image[:, 1::2, 0::2], image[:, 0::2, 1::2], image[:, 1::2, 1::2]], -1)
+    merged = torch.cat(
+        [image[:, 0::2, 0::2], image[:, 1::2, 0::2], image[:, 0::2, 1::2], image[:, 1::2, 1::2]], -1
+    )
     restored = expand(merged.reshape(1, 6, 16)).reshape(1, 4, 6, 4)
     assert torch.equal(restored, image)

@@ -13,7 +13,8 @@ import pytest
 from clapsep.errors import UserError
 from clapsep.host.cli import main
 from clapsep.host.cli.models import CLAP_FILE, CLAPSEP_FILE, download
-from clapsep.host.runtime.package import SEPARATOR_GRAPH, load_package, sha256_file
+from clapsep.host.runtime.package import load_package
+from clapsep.package_format import SEPARATOR_GRAPH, sha256_file
 
 
 @pytest.fixture
@@ -40,7 +41,9 @@ def test_list_shows_packages_and_marks_the_default(mini_package, model_dir, caps
     install(mini_package, model_dir, "beta")
     assert main(["models", "default", "beta"]) == 0
     assert (model_dir / "default").read_text().strip() == "beta"
-    assert [p.name for p in model_dir.iterdir() if p.name.startswith(".")] == []  # no temp file left
+    assert [
+        p.name for p in model_dir.iterdir() if p.name.startswith(".")
+    ] == []  # no temp file left
     capsys.readouterr()
     assert main(["models"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -77,7 +80,9 @@ def test_verify_detects_a_flipped_byte(mini_package, model_dir, capsys):
     assert rows["bad"]["status"] == "bad" and SEPARATOR_GRAPH in rows["bad"]["problem"]
     assert main(["models", "--verify"]) != 0
     assert "bad: bad:" in capsys.readouterr().out
-    assert sha256_file(mini_package / SEPARATOR_GRAPH) == source_digest  # the session package is untouched
+    assert (
+        sha256_file(mini_package / SEPARATOR_GRAPH) == source_digest
+    )  # the session package is untouched
     load_package(mini_package)
 
 
@@ -114,7 +119,7 @@ class _Files(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
         self.end_headers()
         cut = server.cut_after.pop(self.path, None)
-        self.wfile.write(body[start:start + cut] if cut is not None else body[start:])
+        self.wfile.write(body[start : start + cut] if cut is not None else body[start:])
         self.wfile.flush()
         self.close_connection = True  # after a cut, the client sees a closed connection mid-body
 
@@ -169,8 +174,12 @@ def tokenizer_dir(tmp_path) -> Path:
     return folder
 
 
-def test_pull_without_a_checksum_is_refused_before_downloading(server, model_dir, tokenizer_dir, capsys):
-    code = main(["models", "pull", "official", "--from", server.base, "--tokenizer-dir", str(tokenizer_dir)])
+def test_pull_without_a_checksum_is_refused_before_downloading(
+    server, model_dir, tokenizer_dir, capsys
+):
+    code = main(
+        ["models", "pull", "official", "--from", server.base, "--tokenizer-dir", str(tokenizer_dir)]
+    )
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert "--sha256-clap" in err and "\n" not in err
@@ -180,12 +189,27 @@ def test_pull_without_a_checksum_is_refused_before_downloading(server, model_dir
 def test_pull_with_a_wrong_checksum_keeps_no_download(server, model_dir, tokenizer_dir, capsys):
     clap, clapsep = os.urandom(40_000), os.urandom(20_000)
     server.files.update({f"/m/{CLAP_FILE}": clap, f"/m/{CLAPSEP_FILE}": clapsep})
-    code = main(["models", "pull", "official", "--from", f"{server.base}/m/", "--tokenizer-dir",
-                 str(tokenizer_dir), "--sha256-clap", sha(clap), "--sha256-clapsep", "f" * 64])
+    code = main(
+        [
+            "models",
+            "pull",
+            "official",
+            "--from",
+            f"{server.base}/m/",
+            "--tokenizer-dir",
+            str(tokenizer_dir),
+            "--sha256-clap",
+            sha(clap),
+            "--sha256-clapsep",
+            "f" * 64,
+        ]
+    )
     assert code == 2
     assert "checksum mismatch" in capsys.readouterr().err
     downloads = model_dir.parent / "data" / "downloads"
-    assert sorted(p.name for p in downloads.iterdir()) == [CLAP_FILE]  # the good one stays for next time
+    assert sorted(p.name for p in downloads.iterdir()) == [
+        CLAP_FILE
+    ]  # the good one stays for next time
     assert not (model_dir / "clapsep-official").exists()
 
 
@@ -196,10 +220,23 @@ def test_pull_from_a_folder_checks_checksums_before_converting(model_dir, tmp_pa
     (release / CLAPSEP_FILE).write_bytes(b"not a checkpoint either")
     (release / "vocab.json").write_text("{}")
     (release / "merges.txt").write_text("#version: 0.2\n")
-    code = main(["models", "pull", "official", "--from", str(release),
-                 "--sha256-clap", sha(b"not a checkpoint"), "--sha256-clapsep", "a" * 64])
+    code = main(
+        [
+            "models",
+            "pull",
+            "official",
+            "--from",
+            str(release),
+            "--sha256-clap",
+            sha(b"not a checkpoint"),
+            "--sha256-clapsep",
+            "a" * 64,
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "checksum mismatch" in err and CLAPSEP_FILE in err
-    assert (release / CLAPSEP_FILE).read_bytes() == b"not a checkpoint either"  # the user's files stay
+    assert (
+        release / CLAPSEP_FILE
+    ).read_bytes() == b"not a checkpoint either"  # the user's files stay
     assert not (model_dir / "clapsep-official").exists()

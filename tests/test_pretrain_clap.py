@@ -17,7 +17,12 @@ LABELS = ("piano", "organ", "guitar", "violin")
 def _timbre(label: str, seconds: float, rng: np.random.Generator) -> np.ndarray:
     t = np.arange(int(32000 * seconds)) / 32000
     f0 = rng.uniform(180, 400)
-    partials = {"piano": (1, 0.5, 0.25), "organ": (1, 1, 1), "guitar": (1, 0.3, 0.6), "violin": (1, 0.8, 0.7)}[label]
+    partials = {
+        "piano": (1, 0.5, 0.25),
+        "organ": (1, 1, 1),
+        "guitar": (1, 0.3, 0.6),
+        "violin": (1, 0.8, 0.7),
+    }[label]
     wave = sum(a * np.sin(2 * np.pi * f0 * (k + 1) * t) for k, a in enumerate(partials))
     envelope = np.exp(-3 * t) if label in ("piano", "guitar") else np.ones_like(t)
     return (0.2 * wave * envelope).astype(np.float32)
@@ -34,8 +39,14 @@ def corpus(tmp_path_factory):
             (root / "clips").mkdir(exist_ok=True)
             with AudioFile(str(root / rel), "w", 32000, 1) as f:
                 f.write(_timbre(label, 1.5, rng)[None])
-            rows.append({"path": rel, "label": label, "caption": f"a {label} playing",
-                         "split": "val" if i == 3 else "train"})
+            rows.append(
+                {
+                    "path": rel,
+                    "label": label,
+                    "caption": f"a {label} playing",
+                    "split": "val" if i == 3 else "train",
+                }
+            )
     with (root / "clips.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["path", "label", "caption", "split"])
         writer.writeheader()
@@ -46,8 +57,18 @@ def corpus(tmp_path_factory):
 def _config(corpus, run_dir, **overrides):
     from clapsep.model.pretrain.contrastive import PretrainConfig
 
-    base = PretrainConfig(corpus=corpus, run_dir=run_dir, batch_size=3, crop_seconds=1.0, warmup_steps=1,
-                          lr=1e-3, checkpoint_every=1, validate_every=1000, val_clips=4, steps=3)
+    base = PretrainConfig(
+        corpus=corpus,
+        run_dir=run_dir,
+        batch_size=3,
+        crop_seconds=1.0,
+        warmup_steps=1,
+        lr=1e-3,
+        checkpoint_every=1,
+        validate_every=1000,
+        val_clips=4,
+        steps=3,
+    )
     return dataclasses.replace(base, **overrides)
 
 
@@ -90,6 +111,8 @@ def test_the_init_model_starts_the_separator_from_the_pretrained_tower(corpus, t
     wave = torch.nn.functional.pad(torch.randn(1, 48_000) * 0.1, (0, 432_000))
     trainer.encoder.eval()
     with torch.no_grad():
-        assert torch.allclose(model.clap.audio_embedding(wave), trainer.encoder.audio_embedding(wave), atol=1e-5)
+        assert torch.allclose(
+            model.clap.audio_embedding(wave), trainer.encoder.audio_embedding(wave), atol=1e-5
+        )
     ids, _ = model.clap.tokenize(model.tokenizer, ["a dog barks"])
     assert ids.shape == (1, 32)

@@ -11,7 +11,7 @@ from clapsep.errors import UserError
 from clapsep.export.package import ensure_untrained_package
 from clapsep.export.signals import snr_db
 from clapsep.host.runtime import Separator, load_package
-from clapsep.host.runtime.package import MANIFEST_FILE, SEPARATOR_GRAPH, package_digest
+from clapsep.package_format import MANIFEST_FILE, SEPARATOR_GRAPH, package_digest
 
 
 @pytest.fixture(scope="session")
@@ -54,14 +54,23 @@ def test_truncated_package_is_refused(package_copy: Path) -> None:
         load_package(package_copy)
 
 
-@pytest.mark.parametrize(("damage", "message"), [
-    (lambda p: (p / MANIFEST_FILE).unlink(), "is not a model package"),
-    (lambda p: (p / MANIFEST_FILE).write_text("{ not json"), "not valid JSON"),
-    (lambda p: _edit_manifest(p, format_version=99), "format version 99.*update clapsep-studio"),
-    (lambda p: _edit_manifest(p, format="something-else"), "not a clapsep model package"),
-    (lambda p: (p / "query_text.onnx").unlink(), "query_text.onnx is missing"),
-    (lambda p: _edit_manifest(p, files={"../x": {"sha256": "0", "bytes": 1}}), "manifest lists no"),
-])
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda p: (p / MANIFEST_FILE).unlink(), "is not a model package"),
+        (lambda p: (p / MANIFEST_FILE).write_text("{ not json"), "not valid JSON"),
+        (
+            lambda p: _edit_manifest(p, format_version=99),
+            "format version 99.*update clapsep-studio",
+        ),
+        (lambda p: _edit_manifest(p, format="something-else"), "not a clapsep model package"),
+        (lambda p: (p / "query_text.onnx").unlink(), "query_text.onnx is missing"),
+        (
+            lambda p: _edit_manifest(p, files={"../x": {"sha256": "0", "bytes": 1}}),
+            "manifest lists no",
+        ),
+    ],
+)
 def test_broken_packages_get_one_line_errors(package_copy: Path, damage, message: str) -> None:
     damage(package_copy)
     with pytest.raises(UserError, match=message) as caught:
@@ -77,7 +86,9 @@ def test_missing_package_is_a_user_error(tmp_path: Path) -> None:
 def test_separator_reports_the_provider_in_use(mini_package: Path) -> None:
     package = load_package(mini_package)
     cpu = Separator(package, device="cpu", threads=1)
-    assert cpu.provider == "CPUExecutionProvider" and cpu.provider_note == "running on CPU (requested)"
+    assert (
+        cpu.provider == "CPUExecutionProvider" and cpu.provider_note == "running on CPU (requested)"
+    )
     auto = Separator(package)  # this test machine has no GPU
     assert auto.provider == "CPUExecutionProvider" and not auto.fp16
     assert "running on CPU" in auto.provider_note

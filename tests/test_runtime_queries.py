@@ -33,12 +33,16 @@ def test_condition_rule_matches_the_model() -> None:
     text, audio, neg = (rng.standard_normal(512).astype(np.float32) for _ in range(3))
     for a in (0.0, 0.3, 1.0):
         mixed = mix_modalities(text, audio, a)
-        expected = condition.mix_modalities(torch.from_numpy(text), torch.from_numpy(audio), a).numpy()
+        expected = condition.mix_modalities(
+            torch.from_numpy(text), torch.from_numpy(audio), a
+        ).numpy()
         np.testing.assert_allclose(mixed, expected, rtol=1e-6)
     for pos_side, neg_side in ((text, None), (None, neg), (text, neg)):
         as_torch = [None if v is None else torch.from_numpy(v) for v in (pos_side, neg_side)]
         expected = condition.condition_embedding(*as_torch).numpy()
-        np.testing.assert_allclose(condition_embedding(pos_side, neg_side), expected, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(
+            condition_embedding(pos_side, neg_side), expected, rtol=1e-5, atol=1e-7
+        )
 
 
 def test_query_spec_validation() -> None:
@@ -51,13 +55,17 @@ def test_query_spec_validation() -> None:
 
 def test_condition_mixes_text_and_shots(mini_package: Path, tmp_path: Path) -> None:
     encoder = QueryEncoder(load_package(mini_package), device="cpu")
-    shots = [_wave_file(tmp_path / "a.wav", 3.0, 44100, channels=2, seed=1),
-             _wave_file(tmp_path / "b.wav", 12.0, 48000, seed=2)]
+    shots = [
+        _wave_file(tmp_path / "a.wav", 3.0, 44100, channels=2, seed=1),
+        _wave_file(tmp_path / "b.wav", 12.0, 48000, seed=2),
+    ]
     text = encoder.text_embedding("a dog barks")
     assert text.shape == (512,) and abs(np.linalg.norm(text) - 1) < 1e-5
     audio = [encoder.audio_embedding(p) for p in shots]
     got = encoder.condition(QuerySpec("a dog barks", tuple(shots), 0.25), QuerySpec("rain"))
-    expected = condition_embedding(0.25 * np.mean(audio, axis=0) + 0.75 * text, encoder.text_embedding("rain"))
+    expected = condition_embedding(
+        0.25 * np.mean(audio, axis=0) + 0.75 * text, encoder.text_embedding("rain")
+    )
     np.testing.assert_allclose(got, expected, atol=1e-6)
     assert got.shape == (1024,) and got.dtype == np.float32
     with pytest.raises(UserError, match="not found"):

@@ -47,16 +47,28 @@ def test_folder_tree_and_caption_csv(tmp_path):
         (tmp_path / "tree" / label).mkdir(parents=True)
         sf.write(tmp_path / "tree" / label / "a.wav", np.zeros(800, np.float32), 16000)
     tree = read_labelled(tmp_path / "tree")
-    assert [(c.label, c.captions) for c in tree] == [("dog", ("the sound of dog",)), ("rain", ("the sound of rain",))]
-    (tmp_path / "caps.csv").write_text("file_name,caption,caption_2\nx.wav,A dog barks,\ny.wav,Rain falls,rain on a roof\n")
+    assert [(c.label, c.captions) for c in tree] == [
+        ("dog", ("the sound of dog",)),
+        ("rain", ("the sound of rain",)),
+    ]
+    (tmp_path / "caps.csv").write_text(
+        "file_name,caption,caption_2\nx.wav,A dog barks,\ny.wav,Rain falls,rain on a roof\n"
+    )
     caps = read_caption_csv(tmp_path / "caps.csv")
-    assert caps[0].captions == ("A dog barks",) and caps[1].captions == ("Rain falls", "rain on a roof")
+    assert caps[0].captions == ("A dog barks",) and caps[1].captions == (
+        "Rain falls",
+        "rain on a roof",
+    )
     assert caps[0].path == tmp_path / "x.wav"
 
 
 def test_load_audio_resamples_to_32k(tmp_path):
     t = np.arange(48000) / 48000
-    sf.write(tmp_path / "tone.wav", np.stack([np.sin(2 * np.pi * 440 * t)] * 2, 1).astype(np.float32), 48000)
+    sf.write(
+        tmp_path / "tone.wav",
+        np.stack([np.sin(2 * np.pi * 440 * t)] * 2, 1).astype(np.float32),
+        48000,
+    )
     wave = load_audio(tmp_path / "tone.wav")
     assert wave.dtype == np.float32 and abs(len(wave) - 32000) <= 1
     store = ClipStore(budget_mb=1)
@@ -65,7 +77,10 @@ def test_load_audio_resamples_to_32k(tmp_path):
 
 def test_mix_snr_and_peak_protection():
     rng = np.random.default_rng(0)
-    target, noise = rng.standard_normal(32000).astype(np.float32), rng.standard_normal(32000).astype(np.float32)
+    target, noise = (
+        rng.standard_normal(32000).astype(np.float32),
+        rng.standard_normal(32000).astype(np.float32),
+    )
     mixture, t, n = mix(0.1 * target, 0.3 * noise, snr_db=5.0)
     assert 10 * np.log10(np.sum(t**2) / np.sum(n**2)) == pytest.approx(5.0, abs=1e-4)
     np.testing.assert_allclose(mixture, t + n, atol=1e-6)
@@ -92,7 +107,9 @@ def test_items_are_functions_of_seed_epoch_index(corpus):
     assert not np.array_equal(a[(2, 5)]["mixture"], a[(3, 5)]["mixture"])
     val = SupervisedMixtures(clips, ClipStore(), config, seed=3, validation=True)
     first = val[4]
-    assert first["positive"] != first["negative"] and np.array_equal(first["mixture"], val[4]["mixture"])
+    assert first["positive"] != first["negative"] and np.array_equal(
+        first["mixture"], val[4]["mixture"]
+    )
     weak = NaturalMixtures(read_caption_csv(corpus / "mixtures.csv"), ClipStore(), config, seed=3)
     assert " and " in weak[(0, 1)]["caption"] and len(weak[(0, 1)]["mixture"]) == 16000
 
@@ -105,23 +122,30 @@ def test_label_temperature_zero_draws_labels_evenly_from_a_skewed_table(corpus):
     config = MixConfig(crop_seconds=0.1)
     counts = {}
     for temperature in (1.0, 0.0):
-        items = SupervisedMixtures(skewed, ClipStore(), replace(config, label_temperature=temperature), seed=0)
+        items = SupervisedMixtures(
+            skewed, ClipStore(), replace(config, label_temperature=temperature), seed=0
+        )
         positives = [items[(0, i)]["positive"] for i in range(len(skewed))]
         counts[temperature] = sum(p in dominant_captions for p in positives) / len(positives)
         assert all(items[(0, i)]["positive"] != items[(0, i)]["negative"] for i in range(40))
     assert counts[1.0] > 0.8 and counts[0.0] < 0.45
-    validation = SupervisedMixtures(skewed, ClipStore(), replace(config, label_temperature=0.0), seed=0,
-                                    validation=True)
+    validation = SupervisedMixtures(
+        skewed, ClipStore(), replace(config, label_temperature=0.0), seed=0, validation=True
+    )
     assert not validation.tempered  # validation keeps the table's balance, comparable across a run
 
 
 def test_generated_noise_interferers_are_captioned_by_their_colour(corpus):
     clips = read_labelled(corpus / "clips.csv")
-    items = SupervisedMixtures(clips, ClipStore(), MixConfig(crop_seconds=0.5, noise_prob=1.0), seed=0)
+    items = SupervisedMixtures(
+        clips, ClipStore(), MixConfig(crop_seconds=0.5, noise_prob=1.0), seed=0
+    )
     captions = {c for _, group in NOISE_CAPTIONS for c in group}
     for i in range(8):
         item = items[(0, i)]
-        assert item["negative"] in captions and np.allclose(item["mixture"], item["target"] + item["noise"], atol=1e-6)
+        assert item["negative"] in captions and np.allclose(
+            item["mixture"], item["target"] + item["noise"], atol=1e-6
+        )
     rng = np.random.default_rng(1)
     low_share = []
     for _ in range(40):
@@ -132,8 +156,9 @@ def test_generated_noise_interferers_are_captioned_by_their_colour(corpus):
     rumble = [share for share, c in low_share if c in NOISE_CAPTIONS[2][1]]
     hiss = [share for share, c in low_share if c in NOISE_CAPTIONS[0][1]]
     assert rumble and hiss and min(rumble) > max(hiss)  # the caption says where the energy is
-    validation = SupervisedMixtures(clips, ClipStore(), MixConfig(crop_seconds=0.5, noise_prob=1.0), seed=0,
-                                    validation=True)
+    validation = SupervisedMixtures(
+        clips, ClipStore(), MixConfig(crop_seconds=0.5, noise_prob=1.0), seed=0, validation=True
+    )
     assert validation[0]["negative"] not in captions  # validation keeps the corpus' own pairs
 
 
@@ -152,10 +177,13 @@ def test_step_batches_shard_and_resume():
 def test_config_yaml_toml_and_errors(tmp_path):
     (tmp_path / "x.yaml").write_text(
         "data:\n  supervised: corpus/clips.csv\n  mix: {crop_seconds: 2, snr_range: [-5, 5]}\n"
-        "objective: {mode: nit}\nrun: {batch_size: 2}\n")
+        "objective: {mode: nit}\nrun: {batch_size: 2}\n"
+    )
     cfg = load_config(tmp_path / "x.yaml")
     assert cfg.data.supervised == "corpus/clips.csv"
-    assert cfg.data.mix.snr_range == (-5, 5) and cfg.objective.mode == "nit" and cfg.optim.lr == 1e-4
+    assert (
+        cfg.data.mix.snr_range == (-5, 5) and cfg.objective.mode == "nit" and cfg.optim.lr == 1e-4
+    )
     (tmp_path / "x.toml").write_text('[data]\nsupervised = "/c.csv"\n[run]\nmax_steps = 3\n')
     assert load_config(tmp_path / "x.toml").run.max_steps == 3
     with pytest.raises(ConfigError, match="unknown key"):
@@ -166,5 +194,8 @@ def test_config_yaml_toml_and_errors(tmp_path):
 
 def test_phrases_from_captions():
     assert extract_phrases("A dog barks while a man speaks") == ["A dog barks", "a man speaks"]
-    assert extract_phrases("Rain falls on a roof followed by thunder") == ["Rain falls on a roof", "thunder"]
+    assert extract_phrases("Rain falls on a roof followed by thunder") == [
+        "Rain falls on a roof",
+        "thunder",
+    ]
     assert extract_phrases("Birds chirping") == ["Birds chirping", "Birds chirping"]

@@ -20,7 +20,9 @@ def clips(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dialogue")
     table = write_synthetic_corpus(folder, per_family=3, seconds=1.0)
     # "tone" plays the voice: the only family of the speech category
-    return [replace(c, category=SPEECH if c.label == "tone" else "other") for c in read_labelled(table)]
+    return [
+        replace(c, category=SPEECH if c.label == "tone" else "other") for c in read_labelled(table)
+    ]
 
 
 def _band_energy(wave: np.ndarray, low: float, high: float) -> float:
@@ -57,13 +59,16 @@ def test_a_level_ride_stays_within_its_depth():
 def test_dialogue_items_are_speech_against_non_speech(clips):
     train, _ = split_clips(clips)
     voice_captions = {c.captions[0] for c in train if c.category == SPEECH}
-    config = MixConfig(crop_seconds=0.5, speech_share=1.0, speech_snr_range=(3.0, 3.0),
-                       speech_interferers=(2, 2))
+    config = MixConfig(
+        crop_seconds=0.5, speech_share=1.0, speech_snr_range=(3.0, 3.0), speech_interferers=(2, 2)
+    )
     items = SupervisedMixtures(train, ClipStore(), config, seed=0)
     for i in range(10):
         item = items[(0, i)]
         assert item["positive"] in voice_captions
-        assert " and " in item["negative"] and not any(v in item["negative"] for v in voice_captions)
+        assert " and " in item["negative"] and not any(
+            v in item["negative"] for v in voice_captions
+        )
         snr = 10 * np.log10(np.sum(item["target"] ** 2) / np.sum(item["noise"] ** 2))
         assert snr == pytest.approx(3.0, abs=1e-3)
         np.testing.assert_allclose(item["mixture"], item["target"] + item["noise"], atol=1e-6)
@@ -72,19 +77,30 @@ def test_dialogue_items_are_speech_against_non_speech(clips):
 def test_dialogue_share_and_conditions_leave_validation_and_the_old_recipe_untouched(clips):
     train, val = split_clips(clips)
     plain = MixConfig(crop_seconds=0.5, snr_range=(-5.0, 5.0))
-    weighted = replace(plain, speech_share=0.7,
-                       dialogue=acoustics.Conditions(reverb_prob=1.0, telephone_prob=1.0, level_ride_prob=1.0))
+    weighted = replace(
+        plain,
+        speech_share=0.7,
+        dialogue=acoustics.Conditions(reverb_prob=1.0, telephone_prob=1.0, level_ride_prob=1.0),
+    )
     for validation, pool in ((True, val), (False, train)):
         a = SupervisedMixtures(pool, ClipStore(), plain, seed=5, validation=validation)
-        b = SupervisedMixtures(pool, ClipStore(), replace(plain, speech_share=0.0), seed=5, validation=validation)
-        np.testing.assert_array_equal(a[(1, 2)]["mixture"], b[(1, 2)]["mixture"])  # share 0: as before
+        b = SupervisedMixtures(
+            pool, ClipStore(), replace(plain, speech_share=0.0), seed=5, validation=validation
+        )
+        np.testing.assert_array_equal(
+            a[(1, 2)]["mixture"], b[(1, 2)]["mixture"]
+        )  # share 0: as before
     val_a = SupervisedMixtures(val, ClipStore(), plain, seed=5, validation=True)
     val_b = SupervisedMixtures(val, ClipStore(), weighted, seed=5, validation=True)
     for i in range(len(val)):
-        np.testing.assert_array_equal(val_a[i]["mixture"], val_b[i]["mixture"])  # fixed validation mixtures
+        np.testing.assert_array_equal(
+            val_a[i]["mixture"], val_b[i]["mixture"]
+        )  # fixed validation mixtures
     trained = SupervisedMixtures(train, ClipStore(), weighted, seed=5)
     voices = {c.captions[0] for c in train if c.category == SPEECH}
-    share = np.mean([trained[(e, i)]["positive"] in voices for e in range(8) for i in range(len(train))])
+    share = np.mean(
+        [trained[(e, i)]["positive"] in voices for e in range(8) for i in range(len(train))]
+    )
     assert 0.5 < share < 0.95
 
 

@@ -19,8 +19,16 @@ from clapsep.model.training.trainer import train  # noqa: E402
 TINY = ModelConfig(
     name="tiny",
     audio=HTSATConfig(embed_dim=16, depths=(1, 1, 1, 1), num_heads=(1, 2, 4, 8), class_num=8),
-    text=TextConfig(vocab_size=512, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64),
-    decoder=DecoderConfig(embed_dim=16, num_heads=(1, 2, 4, 8), d_attn=64, n_masker_layer=1, masker_heads=2),
+    text=TextConfig(
+        vocab_size=512,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+    ),
+    decoder=DecoderConfig(
+        embed_dim=16, num_heads=(1, 2, 4, 8), d_attn=64, n_masker_layer=1, masker_heads=2
+    ),
     embedding_dim=64,
 )
 
@@ -52,15 +60,27 @@ def corpus(tmp_path_factory):
 
 
 def make_config(corpus, out, mode="plain", steps=4, lr=1e-3, batch_size=2):
-    return config_from_dict({
-        "model": {"name": "tiny"},
-        "data": {"supervised": str(corpus / "clips.csv"), "weak": str(corpus / "mixtures.csv"),
-                 "mix": {"crop_seconds": 1.0}, "val_items": 2},
-        "objective": {"mode": mode},
-        "optim": {"lr": lr},
-        "run": {"out": str(out), "batch_size": batch_size, "max_steps": steps, "val_every": 1000,
-                "checkpoint_every": 1000, "progress": False},
-    })
+    return config_from_dict(
+        {
+            "model": {"name": "tiny"},
+            "data": {
+                "supervised": str(corpus / "clips.csv"),
+                "weak": str(corpus / "mixtures.csv"),
+                "mix": {"crop_seconds": 1.0},
+                "val_items": 2,
+            },
+            "objective": {"mode": mode},
+            "optim": {"lr": lr},
+            "run": {
+                "out": str(out),
+                "batch_size": batch_size,
+                "max_steps": steps,
+                "val_every": 1000,
+                "checkpoint_every": 1000,
+                "progress": False,
+            },
+        }
+    )
 
 
 def losses(run_dir):
@@ -75,7 +95,9 @@ def probe_loss(config, batch, trained):
 
     objective = build_objective(config, build_separator(config, Path(config.run.out)))
     if trained:
-        objective.load_state_dict(load_checkpoint(Path(config.run.out) / "last.pt")["tuned"], strict=False)
+        objective.load_state_dict(
+            load_checkpoint(Path(config.run.out) / "last.pt")["tuned"], strict=False
+        )
     torch.manual_seed(0)
     with torch.no_grad():
         return objective(batch, torch.Generator().manual_seed(1))[0].item()
@@ -89,18 +111,24 @@ def fixed_batch(config, mode):
     data = build_data(config, read_catalogues(config))
     sup = default_collate([data.train[(0, i)] for i in range(2)])
     weak = default_collate([data.weak[(0, i)] for i in range(2)])
-    return {"plain": sup, "nit": sup, "bimodal": weak, "semi": {"supervised": sup, "weak": weak}}[mode]
+    return {"plain": sup, "nit": sup, "bimodal": weak, "semi": {"supervised": sup, "weak": weak}}[
+        mode
+    ]
 
 
-@pytest.mark.parametrize(("mode", "steps", "lr"), [("plain", 6, 1e-3), ("nit", 6, 1e-3),
-                                                   ("bimodal", 6, 1e-3), ("semi", 4, 1e-3)])
+@pytest.mark.parametrize(
+    ("mode", "steps", "lr"),
+    [("plain", 6, 1e-3), ("nit", 6, 1e-3), ("bimodal", 6, 1e-3), ("semi", 4, 1e-3)],
+)
 def test_each_mode_lowers_the_loss(corpus, tmp_path, mode, steps, lr):
     config = make_config(corpus, tmp_path / mode, mode, steps, lr)
     run_dir = train(config)
     curve = losses(run_dir)
     batch = fixed_batch(config, mode)
     before, after = probe_loss(config, batch, False), probe_loss(config, batch, True)
-    print(f"{mode}: step losses {curve[0]:.3f} -> {curve[-1]:.3f}; fixed batch {before:.3f} -> {after:.3f}")
+    print(
+        f"{mode}: step losses {curve[0]:.3f} -> {curve[-1]:.3f}; fixed batch {before:.3f} -> {after:.3f}"
+    )
     assert len(curve) == steps and after < before
     assert (run_dir / "model" / "model.safetensors").is_file() and (run_dir / "best").is_dir()
     if mode == "nit":
@@ -117,19 +145,32 @@ def test_resume_repeats_the_next_step_exactly(corpus, tmp_path):
         f"model: {{name: tiny}}\n"
         f"data: {{supervised: {corpus / 'clips.csv'}, mix: {{crop_seconds: 1.0}}, val_items: 2}}\n"
         f"optim: {{lr: 0.001}}\n"
-        f"run: {{batch_size: 2, max_steps: 3, val_every: 1000, checkpoint_every: 1000, progress: false}}\n")
+        f"run: {{batch_size: 2, max_steps: 3, val_every: 1000, checkpoint_every: 1000, progress: false}}\n"
+    )
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     assert main(["train", str(config_file), "--out", str(straight)]) == 0
-    assert main(["train", str(config_file), "--out", str(resumed), "--max-steps", "2"]) == 0  # checkpoints at 2
-    assert main(["train", str(config_file), "--out", str(resumed)]) == 0  # resumes from the run folder
+    assert (
+        main(["train", str(config_file), "--out", str(resumed), "--max-steps", "2"]) == 0
+    )  # checkpoints at 2
+    assert (
+        main(["train", str(config_file), "--out", str(resumed)]) == 0
+    )  # resumes from the run folder
     assert losses(resumed) == losses(straight)
-    a, b = load_file(straight / "model" / "model.safetensors"), load_file(resumed / "model" / "model.safetensors")
+    a, b = (
+        load_file(straight / "model" / "model.safetensors"),
+        load_file(resumed / "model" / "model.safetensors"),
+    )
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def _ddp_worker(rank, world, port, corpus, out):
-    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
-                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    os.environ.update(
+        RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_RANK=str(rank),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+    )
     CONFIGS["tiny"] = TINY
     torch.set_num_threads(1)
     train(make_config(corpus, out, steps=2, batch_size=1))  # 2 clips: one per rank and step
@@ -139,7 +180,12 @@ def test_two_process_gloo_ddp(corpus, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    torch.multiprocessing.spawn(_ddp_worker, args=(2, port, corpus, tmp_path / "ddp"), nprocs=2, join=True)
+    torch.multiprocessing.spawn(
+        _ddp_worker, args=(2, port, corpus, tmp_path / "ddp"), nprocs=2, join=True
+    )
     state = torch.load(tmp_path / "ddp" / "last.pt", weights_only=True)
     assert state["step"] == 2 and len(state["rng"]) == 2
-    assert len(losses(tmp_path / "ddp")) == 2 and (tmp_path / "ddp" / "model" / "model.safetensors").is_file()
+    assert (
+        len(losses(tmp_path / "ddp")) == 2
+        and (tmp_path / "ddp" / "model" / "model.safetensors").is_file()
+    )

@@ -21,12 +21,14 @@ from PyQt6.QtGui import QDesktopServices
 from test_ui_presets import drop
 
 from clapsep.errors import UserError
+from clapsep.host.cli.options import engine_loader
+from clapsep.host.engine import Engine
 from clapsep.host.presets import PresetLibrary
 from clapsep.ui.app import MainWindow
 from clapsep.ui.audition import NO_DEVICE
 from clapsep.ui.bridge_jobs import JobFolder
 from clapsep.ui.command import register
-from clapsep.ui.render_worker import Clip
+from clapsep.ui.render_worker import PanelClip
 from clapsep.ui.screenshot import make_clip
 
 
@@ -55,7 +57,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def open_window(qtbot, package: Path, home: Path) -> MainWindow:
     settings = QSettings(str(home / "panel.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(package, "cpu", PresetLibrary(home / "presets"), settings, JobFolder(home / "jobs"))
+    window = MainWindow(
+        engine_loader(str(package), "cpu"),
+        PresetLibrary(home / "presets"),
+        settings,
+        JobFolder(home / "jobs"),
+    )
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: not window.busy(), timeout=60000)
     assert window.engine is not None, window.statusBar().currentMessage()
@@ -80,8 +87,11 @@ def test_status_line_shows_the_model_and_the_provider_really_in_use(window: Main
 
 
 def test_a_missing_package_is_explained_in_the_status_line(qtbot, home: Path) -> None:
-    window = MainWindow(home / "nowhere", "cpu", PresetLibrary(home / "presets"),
-                        QSettings(str(home / "panel.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(
+        lambda: Engine(home / "nowhere", "cpu"),
+        PresetLibrary(home / "presets"),
+        QSettings(str(home / "panel.ini"), QSettings.Format.IniFormat),
+    )
     qtbot.addWidget(window)
     assert "first load is slow" in window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: not window.busy(), timeout=30000)
@@ -89,30 +99,35 @@ def test_a_missing_package_is_explained_in_the_status_line(qtbot, home: Path) ->
     assert not window.render_action.isEnabled()
 
 
-def test_dropped_audio_files_become_clips_and_other_files_are_refused(window: MainWindow, speech: Path,
-                                                                     tmp_path: Path) -> None:
+def test_dropped_audio_files_become_clips_and_other_files_are_refused(
+    window: MainWindow, speech: Path, tmp_path: Path
+) -> None:
     (tmp_path / "notes.txt").write_text("not audio")
     assert not drop(window.clips, tmp_path / "notes.txt")
     assert drop(window.clips, speech, tmp_path / "notes.txt")
     drop(window.clips, speech)  # the same file again is not listed twice
-    assert window.clips.clips() == [Clip(speech)]
+    assert window.clips.clips() == [PanelClip(speech)]
 
 
-def test_render_reaches_100_percent_and_shows_results_and_before_after(qtbot, window: MainWindow, speech: Path,
-                                                                      home: Path, monkeypatch) -> None:
-    window.clips.add_clips([Clip(speech)])
+def test_render_reaches_100_percent_and_shows_results_and_before_after(
+    qtbot, window: MainWindow, speech: Path, home: Path, monkeypatch
+) -> None:
+    window.clips.add_clips([PanelClip(speech)])
     window.presets.select("Dialogue")
     window.out_dir.setText(str(home / "out"))
     seen: list[float] = []
-    with qtbot.waitSignal(window.statusBar().messageChanged, timeout=60000,
-                          check_params_cb=lambda m: m.startswith("Rendered")):
+    with qtbot.waitSignal(
+        window.statusBar().messageChanged,
+        timeout=60000,
+        check_params_cb=lambda m: m.startswith("Rendered"),
+    ):
         window.render()
         window.task.worker.progress.connect(seen.append)
         assert window.cancel_action.isEnabled() and not window.render_action.isEnabled()
     qtbot.waitUntil(lambda: not window.busy())
     assert window.progress.value() == 100 and seen[-1] == 1.0
     assert window.render_action.isEnabled() and not window.cancel_action.isEnabled()
-    result = window.results[Clip(speech)]
+    result = window.results[PanelClip(speech)]
     target, residual = result.stem("target"), result.stem("residual")
     assert target.parent == home / "out" and "dialogue" in target.name
     np.testing.assert_allclose(read(target) + read(residual), read(speech), atol=1e-5)
@@ -130,9 +145,10 @@ def test_render_reaches_100_percent_and_shows_results_and_before_after(qtbot, wi
     assert opened == [str(home / "out")]
 
 
-def test_a_render_again_hits_the_cache_and_replaces_its_own_output(qtbot, window: MainWindow, speech: Path,
-                                                                  home: Path) -> None:
-    window.clips.add_clips([Clip(speech)])
+def test_a_render_again_hits_the_cache_and_replaces_its_own_output(
+    qtbot, window: MainWindow, speech: Path, home: Path
+) -> None:
+    window.clips.add_clips([PanelClip(speech)])
     window.out_dir.setText(str(home / "out"))
     for _ in range(2):
         window.render()
@@ -141,12 +157,13 @@ def test_a_render_again_hits_the_cache_and_replaces_its_own_output(qtbot, window
     assert window.results_list.count() == 2 and "from cache" in window.results_list.item(0).text()
 
 
-def test_two_clips_of_one_name_into_one_folder_are_refused(qtbot, window: MainWindow, speech: Path,
-                                                          home: Path) -> None:
+def test_two_clips_of_one_name_into_one_folder_are_refused(
+    qtbot, window: MainWindow, speech: Path, home: Path
+) -> None:
     other = home / "elsewhere" / speech.name
     other.parent.mkdir()
     shutil.copy(speech, other)
-    window.clips.add_clips([Clip(speech), Clip(other)])
+    window.clips.add_clips([PanelClip(speech), PanelClip(other)])
     window.out_dir.setText(str(home / "out"))
     window.render()
     qtbot.waitUntil(lambda: not window.busy(), timeout=60000)
@@ -154,9 +171,10 @@ def test_two_clips_of_one_name_into_one_folder_are_refused(qtbot, window: MainWi
     assert list((home / "out").iterdir()) == [] and "failed" in window.clips.item(1).text()
 
 
-def test_cancel_stops_the_render_and_leaves_no_files(qtbot, window: MainWindow, long_noise: Path,
-                                                     home: Path) -> None:
-    window.clips.add_clips([Clip(long_noise)])
+def test_cancel_stops_the_render_and_leaves_no_files(
+    qtbot, window: MainWindow, long_noise: Path, home: Path
+) -> None:
+    window.clips.add_clips([PanelClip(long_noise)])
     window.out_dir.setText(str(home / "out"))
     window.render()
     # Cancel from inside the worker at its first progress report: deterministic mid-render.
@@ -170,8 +188,9 @@ def test_cancel_stops_the_render_and_leaves_no_files(qtbot, window: MainWindow, 
 
 
 def test_a_b_switches_between_source_and_target_and_says_when_there_is_no_audio_device(
-        qtbot, window: MainWindow, speech: Path, home: Path) -> None:
-    window.clips.add_clips([Clip(speech)])
+    qtbot, window: MainWindow, speech: Path, home: Path
+) -> None:
+    window.clips.add_clips([PanelClip(speech)])
     window.out_dir.setText(str(home / "out"))
     window.render()
     qtbot.waitUntil(lambda: not window.busy(), timeout=60000)
@@ -187,34 +206,76 @@ def test_a_b_switches_between_source_and_target_and_says_when_there_is_no_audio_
 
 def test_shortcuts_for_render_cancel_and_a_b(window: MainWindow) -> None:
     bound = {a.text(): a.shortcut().toString() for a in window.actions()}
-    assert {"Render": "Ctrl+R", "Cancel": "Esc", "A/B": "Ctrl+B", "Play/Pause": "Space"}.items() <= bound.items()
+    assert {
+        "Render": "Ctrl+R",
+        "Cancel": "Esc",
+        "A/B": "Ctrl+B",
+        "Play/Pause": "Space",
+    }.items() <= bound.items()
 
 
 def job_record(status: str, source: Path, stems: list[Path]) -> dict:
     """A job as the bridge's render service stores it (`plugin_bridge.job_queue.JobRecord`)."""
-    clip = {"id": "item-7", "source": str(source), "source_in": 0.5, "source_out": 1.5, "position": 12.0}
-    results = [{"id": "item-7", "track": "", "position": 12.0, "error": None,
-                "stems": [{"stem": p.stem.rsplit("_", 1)[-1], "path": str(p), "position": 12.0, "length": 1.0,
-                           "frames": 22050, "sample_rate": 22050, "channels": 1} for p in stems]}]
-    return {"id": "job1", "status": status, "progress": 1.0 if status == "done" else 0.0, "error": None,
-            "spec": {"format": "clapsep-job", "version": 1, "clips": [clip], "preset": "Dialogue"},
-            "clips": results if status == "done" else []}
+    clip = {
+        "id": "item-7",
+        "source": str(source),
+        "source_in": 0.5,
+        "source_out": 1.5,
+        "position": 12.0,
+    }
+    results = [
+        {
+            "id": "item-7",
+            "track": "",
+            "position": 12.0,
+            "error": None,
+            "stems": [
+                {
+                    "stem": p.stem.rsplit("_", 1)[-1],
+                    "path": str(p),
+                    "position": 12.0,
+                    "length": 1.0,
+                    "frames": 22050,
+                    "sample_rate": 22050,
+                    "channels": 1,
+                }
+                for p in stems
+            ],
+        }
+    ]
+    return {
+        "id": "job1",
+        "status": status,
+        "progress": 1.0 if status == "done" else 0.0,
+        "error": None,
+        "spec": {"format": "clapsep-job", "version": 1, "clips": [clip], "preset": "Dialogue"},
+        "clips": results if status == "done" else [],
+    }
 
 
-def test_bridge_jobs_appear_in_the_clip_list_and_their_stems_as_results(window: MainWindow, speech: Path,
-                                                                       home: Path) -> None:
+def test_bridge_jobs_appear_in_the_clip_list_and_their_stems_as_results(
+    window: MainWindow, speech: Path, home: Path
+) -> None:
     store = home / "jobs"
     store.mkdir()
     (store / "job1.json").write_text(json.dumps(job_record("queued", speech, [])))
     (store / "job2.json").write_text("{half written")
     window.watcher.check()
     clip = window.clips.clips()[0]
-    assert (clip.path, clip.origin, clip.section.start, clip.section.end) == (speech, "bridge", 0.5, 1.5)
+    assert (clip.path, clip.origin, clip.section.start, clip.section.end) == (
+        speech,
+        "bridge",
+        0.5,
+        1.5,
+    )
     assert "(bridge)" in window.clips.item(0).text() and "queued" in window.clips.item(0).text()
     window.watcher.check()  # unchanged: nothing new
     assert window.clips.count() == 1 and window.results_list.count() == 0
 
-    stems = [home / "out" / "speech_dialogue_target.wav", home / "out" / "speech_dialogue_residual.wav"]
+    stems = [
+        home / "out" / "speech_dialogue_target.wav",
+        home / "out" / "speech_dialogue_residual.wav",
+    ]
     for path in stems:
         shutil.copy(speech, path)
     (store / "job1.json").write_text(json.dumps(job_record("done", speech, stems)))
@@ -224,7 +285,9 @@ def test_bridge_jobs_appear_in_the_clip_list_and_their_stems_as_results(window: 
     assert window.compare.rows["target"].preview is not None  # the bridge's stems in before/after
 
 
-def test_layout_output_folder_and_last_preset_are_remembered(qtbot, package: Path, home: Path) -> None:
+def test_layout_output_folder_and_last_preset_are_remembered(
+    qtbot, package: Path, home: Path
+) -> None:
     first = open_window(qtbot, package, home)
     first.presets.select("Wind")
     first.out_dir.setText(str(home / "out"))
@@ -236,15 +299,23 @@ def test_layout_output_folder_and_last_preset_are_remembered(qtbot, package: Pat
     assert (second.width(), second.height()) == (760, 560)
 
 
-def test_screenshot_script_renders_and_grabs_the_panel_without_torch_or_the_bridge(package: Path, home: Path,
-                                                                                  speech: Path) -> None:
+def test_screenshot_script_renders_and_grabs_the_panel_without_torch_or_the_bridge(
+    package: Path, home: Path, speech: Path
+) -> None:
     """`python -m clapsep.ui.screenshot` end to end; ui may import host only, never torch or plugin_bridge."""
     out = home / "panel.png"
-    code = ("import sys; sys.modules['torch'] = None; sys.modules['clapsep.plugin_bridge'] = None\n"
-            "from clapsep.ui.screenshot import main\n"
-            f"sys.exit(main(['--model', {str(package)!r}, '--out', {str(out)!r}]))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(),
-                          timeout=120)
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.modules['clapsep.plugin_bridge'] = None\n"
+        "from clapsep.ui.screenshot import main\n"
+        f"sys.exit(main(['--model', {str(package)!r}, '--out', {str(out)!r}]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert out.stat().st_size > 20000  # a real picture, not an empty frame
 

@@ -43,7 +43,12 @@ def drop(widget: QWidget, *paths: Path) -> bool:
     widget.window().show()
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    args = (
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     enter = QDragEnterEvent(QPoint(5, 5), *args)
     QApplication.sendEvent(widget.viewport(), enter)
     if enter.isAccepted():
@@ -82,14 +87,20 @@ def test_create_edit_rename_duplicate_and_delete(ui: Pair, monkeypatch: pytest.M
     ui.editor._save()
     library = ui.panel.library
     saved = PresetLibrary(library.directory).get("Hum")
-    assert (saved.positive_text, saved.tags, saved.atten_limit_db) == ("electrical hum", ("noise", "cleanup"), 12)
+    assert (saved.positive_text, saved.tags, saved.atten_limit_db) == (
+        "electrical hum",
+        ("noise", "cleanup"),
+        12,
+    )
     assert saved.gains_db == {"residual": -6}
     assert ui.panel.current().name == "Hum"
 
     ui.editor.name.setText("Mains hum")  # a rename moves the file, leaving no stale "Hum"
     ui.editor._save()
     fresh = PresetLibrary(library.directory)
-    assert "Mains hum" in [p.name for p in fresh.presets()] and "Hum" not in [p.name for p in fresh.presets()]
+    assert "Mains hum" in [p.name for p in fresh.presets()] and "Hum" not in [
+        p.name for p in fresh.presets()
+    ]
 
     ui.panel.duplicate()
     assert ui.panel.current().name == "Mains hum copy"
@@ -111,8 +122,9 @@ def test_editing_a_factory_preset_saves_a_user_copy_that_shadows_it(ui: Pair) ->
     assert library.get("Wind").atten_limit_db == 6 and not library.is_factory("Wind")
 
 
-def test_export_one_and_all_then_import_keeps_both_on_a_clash(ui: Pair, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_export_one_and_all_then_import_keeps_both_on_a_clash(
+    ui: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ui.panel.select("Dialogue")
     one, everything = tmp_path / "dialogue.json", tmp_path / "all.json"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(one), ""))
@@ -124,7 +136,9 @@ def test_export_one_and_all_then_import_keeps_both_on_a_clash(ui: Pair, tmp_path
 
     changed = Preset.from_json({**json.loads(one.read_text()), "negative_text": "a dog barking"})
     (tmp_path / "mine.json").write_text(json.dumps(changed.to_json()))
-    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(tmp_path / "mine.json")], ""))
+    monkeypatch.setattr(
+        QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(tmp_path / "mine.json")], "")
+    )
     ui.panel.import_dialog()
     assert ui.panel.current().name == "Dialogue (2)"
     assert ui.panel.library.get("Dialogue").negative_text != "a dog barking"  # both kept
@@ -134,7 +148,9 @@ def test_export_one_and_all_then_import_keeps_both_on_a_clash(ui: Pair, tmp_path
 
 def test_dropping_a_preset_file_on_the_list_imports_it(ui: Pair, tmp_path: Path) -> None:
     path = tmp_path / "bell.json"
-    path.write_text(json.dumps(Preset(name="Bell", positive_text="a church bell", tags=("bells",)).to_json()))
+    path.write_text(
+        json.dumps(Preset(name="Bell", positive_text="a church bell", tags=("bells",)).to_json())
+    )
     (tmp_path / "notes.txt").write_text("not a preset")
     assert not drop(ui.panel.list, tmp_path / "notes.txt")  # not a preset file: refused
     assert drop(ui.panel.list, path, tmp_path / "notes.txt")
@@ -148,7 +164,9 @@ def test_a_corrupt_or_newer_library_file_is_shown_and_the_rest_load(qtbot, tmp_p
     (folder / "broken.json").write_text("{not json")
     future = {**Preset(name="Later", positive_text="x").to_json(), "version": FORMAT_VERSION + 1}
     (folder / "future.json").write_text(json.dumps(future))
-    (folder / "good.json").write_text(json.dumps(Preset(name="Good", positive_text="a bell").to_json()))
+    (folder / "good.json").write_text(
+        json.dumps(Preset(name="Good", positive_text="a bell").to_json())
+    )
     panel = PresetPanel(PresetLibrary(folder))
     qtbot.addWidget(panel)
     texts = [panel.list.item(i).text() for i in range(panel.list.count())]
@@ -159,7 +177,9 @@ def test_a_corrupt_or_newer_library_file_is_shown_and_the_rest_load(qtbot, tmp_p
     assert "Good" in panel.names() and "Dialogue" in panel.names()
 
 
-def test_reference_audio_dropped_on_the_editor_is_saved_with_the_preset(ui: Pair, tmp_path: Path) -> None:
+def test_reference_audio_dropped_on_the_editor_is_saved_with_the_preset(
+    ui: Pair, tmp_path: Path
+) -> None:
     shots = [tmp_path / "hum1.wav", tmp_path / "hum2.flac"]
     for path in shots:
         with AudioFile(str(path), "w", 16000, 1) as f:

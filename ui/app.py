@@ -30,7 +30,7 @@ from PyQt6.QtWidgets import (
 from clapsep.errors import UserError
 from clapsep.host.engine import Engine
 from clapsep.host.presets import PresetLibrary
-from clapsep.host.render_cache import RenderCache
+from clapsep.host.render import STEMS
 from clapsep.paths import user_data_dir
 from clapsep.ui.audition import Audition
 from clapsep.ui.bridge_jobs import BridgeClip, JobSource, JobWatcher
@@ -38,10 +38,12 @@ from clapsep.ui.clip_list import ClipList, ResultList
 from clapsep.ui.compare_view import CompareView
 from clapsep.ui.preset_editor import PresetEditor
 from clapsep.ui.preset_panel import PresetPanel
-from clapsep.ui.render_worker import Clip, ClipResult, Reporter, Task, render_clips
+from clapsep.ui.render_worker import PanelClip, PanelClipResult, Reporter, Task, render_clips
 
-SLOW_LOAD = ("Loading the model package… The first load is slow: every file's hash is verified and "
-             "onnxruntime builds its sessions (on a GPU it also compiles kernels once).")
+SLOW_LOAD = (
+    "Loading the model package… The first load is slow: every file's hash is verified and "
+    "onnxruntime builds its sessions (on a GPU it also compiles kernels once)."
+)
 AUDIO_FILTER = "Audio (*.wav *.flac *.aif *.aiff *.mp3 *.ogg)"
 
 
@@ -68,14 +70,19 @@ def _row(*widgets: QWidget) -> QHBoxLayout:
 class MainWindow(QMainWindow):
     """`clapsep ui`: presets on the left, clips and results in the middle, before/after on the right."""
 
-    def __init__(self, package: Path | None = None, device: str = "auto", library: PresetLibrary | None = None,
-                 settings: QSettings | None = None, jobs: JobSource | None = None) -> None:
+    def __init__(
+        self,
+        engine_loader: Callable[[], Engine],
+        library: PresetLibrary | None = None,
+        settings: QSettings | None = None,
+        jobs: JobSource | None = None,
+    ) -> None:
         super().__init__()
         self.setWindowTitle("clapsep studio")
         self.settings = settings or default_settings()
         self.engine: Engine | None = None
         self.task: Task | None = None
-        self.results: dict[Clip, ClipResult] = {}
+        self.results: dict[PanelClip, PanelClipResult] = {}
 
         self.presets = PresetPanel(library or PresetLibrary())
         self.editor = PresetEditor()
@@ -87,7 +94,10 @@ class MainWindow(QMainWindow):
         self.out_dir.setPlaceholderText("beside each clip")
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
-        self.model_label, self.ab_label = QLabel("No model loaded"), QLabel(self.audition.describe())
+        self.model_label, self.ab_label = (
+            QLabel("No model loaded"),
+            QLabel(self.audition.describe()),
+        )
         self._build_actions()
         self._build_layout()
 
@@ -104,7 +114,7 @@ class MainWindow(QMainWindow):
             self.watcher.start()
         self.editor.set_preset(self.presets.current())
         self._restore()
-        self.load_engine(package, device)
+        self.load_engine(engine_loader)
 
     def _build_actions(self) -> None:
         def action(text: str, keys: str, slot: Callable[[], object], tip: str) -> QAction:
@@ -115,20 +125,40 @@ class MainWindow(QMainWindow):
             self.addAction(act)
             return act
 
-        self.add_action = action("Add files…", "Ctrl+O", self.add_files_dialog, "Add audio files to the clip list")
-        self.render_action = action("Render", "Ctrl+R", self.render, "Render the selected clips (all if none)")
-        self.cancel_action = action("Cancel", "Esc", self.cancel, "Stop the render; no partial files are kept")
-        self.ab_action = action("A/B", "Ctrl+B", self.toggle_ab, "Switch between source (A) and target (B)")
-        self.play_action = action("Play/Pause", "Space", self.audition.play_pause, "Play or pause the audition")
+        self.add_action = action(
+            "Add files…", "Ctrl+O", self.add_files_dialog, "Add audio files to the clip list"
+        )
+        self.render_action = action(
+            "Render", "Ctrl+R", self.render, "Render the selected clips (all if none)"
+        )
+        self.cancel_action = action(
+            "Cancel", "Esc", self.cancel, "Stop the render; no partial files are kept"
+        )
+        self.ab_action = action(
+            "A/B", "Ctrl+B", self.toggle_ab, "Switch between source (A) and target (B)"
+        )
+        self.play_action = action(
+            "Play/Pause", "Space", self.audition.play_pause, "Play or pause the audition"
+        )
         self.render_action.setEnabled(False)
         self.cancel_action.setEnabled(False)
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")
-        for act in (self.add_action, self.render_action, self.cancel_action, self.ab_action, self.play_action):
+        for act in (
+            self.add_action,
+            self.render_action,
+            self.cancel_action,
+            self.ab_action,
+            self.play_action,
+        ):
             toolbar.addAction(act)
 
     def _build_layout(self) -> None:
-        browse, remove, open_folder = QPushButton("Browse…"), QPushButton("Remove"), QPushButton("Open containing folder")
+        browse, remove, open_folder = (
+            QPushButton("Browse…"),
+            QPushButton("Remove"),
+            QPushButton("Open containing folder"),
+        )
         browse.clicked.connect(self.choose_out_dir)
         remove.clicked.connect(self.clips.remove_selected)
         open_folder.clicked.connect(self.open_result_folder)
@@ -140,9 +170,16 @@ class MainWindow(QMainWindow):
         editor.setFrameShape(QFrame.Shape.NoFrame)
         editor.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.left.addWidget(_column(QLabel("<b>Preset editor</b>"), editor))
-        middle = _column(QLabel("<b>Clips</b> — drop audio files here"), self.clips, _row(remove),
-                         _row(QLabel("Output"), self.out_dir, browse), self.progress,
-                         QLabel("<b>Results</b>"), self.results_list, _row(open_folder))
+        middle = _column(
+            QLabel("<b>Clips</b> — drop audio files here"),
+            self.clips,
+            _row(remove),
+            _row(QLabel("Output"), self.out_dir, browse),
+            self.progress,
+            QLabel("<b>Results</b>"),
+            self.results_list,
+            _row(open_folder),
+        )
         right = _column(QLabel("<b>Before / after</b>"), self.compare, _row(self.ab_label))
         self.main_split = QSplitter(Qt.Orientation.Horizontal)
         for widget, stretch in ((self.left, 0), (middle, 0), (right, 1)):
@@ -159,12 +196,12 @@ class MainWindow(QMainWindow):
 
     # --- engine and rendering -------------------------------------------------------------
 
-    def load_engine(self, package: Path | None, device: str) -> None:
+    def load_engine(self, engine_loader: Callable[[], Engine]) -> None:
         """Load the package in a worker thread; the status line says why this can take a while."""
         self.say(SLOW_LOAD)
         self.model_label.setText("Loading model…")
         self._load_started = time.monotonic()
-        task = Task(lambda _report: Engine(package, device, RenderCache()), self)
+        task = Task(lambda _report: engine_loader(), self)
         task.worker.finished.connect(self._engine_ready)
         task.worker.failed.connect(self._engine_failed)
         self._start(task)
@@ -172,10 +209,14 @@ class MainWindow(QMainWindow):
     def _engine_ready(self, engine: Engine) -> None:
         self.engine = engine
         info = engine.describe()
-        self.model_label.setText(f"Model {info['name']} {info['version']} · running on {engine.provider}")
+        self.model_label.setText(
+            f"Model {info['name']} {info['version']} · running on {engine.provider}"
+        )
         self.model_label.setToolTip(f"{info['path']}\n{info['provider_note']}")
         seconds = time.monotonic() - self._load_started
-        self.say(f"Model {info['name']} {info['version']} loaded in {seconds:.1f} s: {info['provider_note']}")
+        self.say(
+            f"Model {info['name']} {info['version']} loaded in {seconds:.1f} s: {info['provider_note']}"
+        )
         self.render_action.setEnabled(True)
 
     def _engine_failed(self, message: str) -> None:
@@ -201,7 +242,7 @@ class MainWindow(QMainWindow):
             return
         engine = self.engine
 
-        def work(report: Reporter) -> list[ClipResult]:
+        def work(report: Reporter) -> list[PanelClipResult]:
             return render_clips(engine, clips, preset, out, report)
 
         for clip in clips:
@@ -212,9 +253,14 @@ class MainWindow(QMainWindow):
         task.worker.progress.connect(lambda f: self.progress.setValue(round(f * 100)))
         task.worker.partial.connect(self._clip_rendered)
         task.worker.finished.connect(lambda results: self.say(f"Rendered {len(results)} clip(s)"))
-        task.worker.failed.connect(lambda msg: self._render_stopped(clips, f"Render failed: {msg}", "failed"))
+        task.worker.failed.connect(
+            lambda msg: self._render_stopped(clips, f"Render failed: {msg}", "failed")
+        )
         task.worker.cancelled.connect(
-            lambda: self._render_stopped(clips, "Render cancelled; no partial files were kept", "cancelled"))
+            lambda: self._render_stopped(
+                clips, "Render cancelled; no partial files were kept", "cancelled"
+            )
+        )
         self._start(task)
 
     def _start(self, task: Task) -> None:
@@ -238,14 +284,14 @@ class MainWindow(QMainWindow):
             self.task.cancel()
             self.say("Cancelling…")
 
-    def _clip_rendered(self, result: ClipResult) -> None:
+    def _clip_rendered(self, result: PanelClipResult) -> None:
         self.results[result.clip] = result
         self.clips.mark(result.clip, "cached" if result.cached else "rendered")
         self.results_list.add_result(result)
         if self.clips.current_clip() == result.clip:
             self.show_current_clip()
 
-    def _render_stopped(self, clips: list[Clip], message: str, state: str) -> None:
+    def _render_stopped(self, clips: list[PanelClip], message: str, state: str) -> None:
         for clip in clips:
             if clip not in self.results:
                 self.clips.mark(clip, state)
@@ -256,7 +302,7 @@ class MainWindow(QMainWindow):
 
     def add_files_dialog(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Add audio files", "", AUDIO_FILTER)
-        self.clips.add_clips(Clip(Path(p)) for p in paths)
+        self.clips.add_clips(PanelClip(Path(p)) for p in paths)
 
     def _jobs_arrived(self, items: list[BridgeClip]) -> None:
         """Bridge clips join the list; a finished job's stems become results like the panel's own."""
@@ -282,13 +328,17 @@ class MainWindow(QMainWindow):
             self.compare.clear()
             return
         result = self.results.get(clip)
-        stems = {name: result.stem(name) if result else None for name in ("target", "residual")}
+        stems = {name: result.stem(name) if result else None for name in STEMS}
         try:
             self.compare.show_files(clip.path, stems, clip.section)
         except (OSError, ValueError, UserError) as exc:
             self.say(f"Cannot show {clip.path.name}: {exc}")
             return
-        offset = round(clip.section.start * 1000) if clip.section and clip.section.unit == "seconds" else 0
+        offset = (
+            round(clip.section.start * 1000)
+            if clip.section and clip.section.unit == "seconds"
+            else 0
+        )
         self.audition.set_pair(clip.path, stems["target"], offset)
         self.ab_label.setText(self.audition.describe())
 
@@ -299,8 +349,12 @@ class MainWindow(QMainWindow):
     # --- persistence --------------------------------------------------------------------------
 
     def _restore(self) -> None:
-        for key, restore in (("geometry", self.restoreGeometry), ("state", self.restoreState),
-                             ("main_split", self.main_split.restoreState), ("left_split", self.left.restoreState)):
+        for key, restore in (
+            ("geometry", self.restoreGeometry),
+            ("state", self.restoreState),
+            ("main_split", self.main_split.restoreState),
+            ("left_split", self.left.restoreState),
+        ):
             if (value := self.settings.value(key)) is not None:
                 restore(value)
         if last := self.settings.value("last_preset"):
@@ -311,9 +365,13 @@ class MainWindow(QMainWindow):
             self.task.cancel()
             self.task.wait()
         self.audition.stop()
-        for key, value in (("geometry", self.saveGeometry()), ("state", self.saveState()),
-                           ("main_split", self.main_split.saveState()), ("left_split", self.left.saveState()),
-                           ("out_dir", self.out_dir.text())):
+        for key, value in (
+            ("geometry", self.saveGeometry()),
+            ("state", self.saveState()),
+            ("main_split", self.main_split.saveState()),
+            ("left_split", self.left.saveState()),
+            ("out_dir", self.out_dir.text()),
+        ):
             self.settings.setValue(key, value)
         if (preset := self.presets.current()) is not None:
             self.settings.setValue("last_preset", preset.name)

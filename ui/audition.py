@@ -10,7 +10,9 @@ from pathlib import Path
 from PyQt6.QtCore import QObject, QUrl, pyqtSignal
 from PyQt6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
 
-NO_DEVICE = "No audio output device found: audition is off (the views still show the rendered files)"
+NO_DEVICE = (
+    "No audio output device found: audition is off (the views still show the rendered files)"
+)
 
 
 class Audition(QObject):
@@ -28,7 +30,9 @@ class Audition(QObject):
             self.player = QMediaPlayer(self)
             self.output = QAudioOutput(self)
             self.player.setAudioOutput(self.output)
-            self.player.errorOccurred.connect(lambda _e, text: self.status.emit(f"Audition error: {text}"))
+            self.player.errorOccurred.connect(
+                lambda _e, text: self.status.emit(f"Audition error: {text}")
+            )
 
     @property
     def available(self) -> bool:
@@ -48,7 +52,10 @@ class Audition(QObject):
 
     def toggle(self) -> None:
         """Switch between A and B at the same position in the clip."""
-        playing = self.available and self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+        playing = (
+            self.available
+            and self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+        )
         position = self.player.position() - self.offsets_ms[self.side] if self.available else 0
         self.side = "B" if self.side == "A" else "A"
         self._load()

@@ -19,7 +19,7 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from clapsep.host.audio_io import Section
 from clapsep.host.render import RenderedStem
 from clapsep.paths import user_data_dir
-from clapsep.ui.render_worker import Clip, ClipResult
+from clapsep.ui.render_worker import PanelClip, PanelClipResult
 
 POLL_MS = 1000
 
@@ -32,9 +32,9 @@ def default_job_dir() -> Path:
 class BridgeClip:
     """A clip of a bridge job, its job's status, and its stems once rendered."""
 
-    clip: Clip
+    clip: PanelClip
     status: str
-    result: ClipResult | None
+    result: PanelClipResult | None
 
 
 class JobSource(Protocol):
@@ -54,13 +54,34 @@ def job_clips(record: Any) -> list[BridgeClip]:
         if not isinstance(item, dict) or not isinstance(item.get("source"), str):
             continue
         start, end = float(item.get("source_in") or 0), item.get("source_out")
-        section = Section(start, None if end is None else float(end)) if start or end is not None else None
-        clip = Clip(Path(item["source"]), section, origin="bridge")
-        stems = results[index].get("stems") if index < len(results) and isinstance(results[index], dict) else None
+        section = (
+            Section(start, None if end is None else float(end))
+            if start or end is not None
+            else None
+        )
+        clip = PanelClip(Path(item["source"]), section, origin="bridge")
+        stems = (
+            results[index].get("stems")
+            if index < len(results) and isinstance(results[index], dict)
+            else None
+        )
         result = None
         if status == "done" and stems:
-            result = ClipResult(clip, tuple(RenderedStem(clip.path, s["stem"], Path(s["path"]), s["frames"],
-                                                         s["sample_rate"], s["channels"]) for s in stems), False)
+            result = PanelClipResult(
+                clip,
+                tuple(
+                    RenderedStem(
+                        clip.path,
+                        s["stem"],
+                        Path(s["path"]),
+                        s["frames"],
+                        s["sample_rate"],
+                        s["channels"],
+                    )
+                    for s in stems
+                ),
+                False,
+            )
         found.append(BridgeClip(clip, status, result))
     return found
 
@@ -78,7 +99,14 @@ class JobFolder:
             try:
                 record = json.loads(path.read_text(encoding="utf-8"))
                 clips = job_clips(record)
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError):
+            except (
+                OSError,
+                UnicodeDecodeError,
+                json.JSONDecodeError,
+                KeyError,
+                TypeError,
+                ValueError,
+            ):
                 continue  # not a readable job record: skipped, tried again next time
             status = clips[0].status if clips else ""
             if clips and self._status.get(path.name) != status:

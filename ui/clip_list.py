@@ -12,7 +12,7 @@ from PyQt6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PyQt6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
 from clapsep.host.audio_io import AUDIO_SUFFIXES
-from clapsep.ui.render_worker import Clip, ClipResult
+from clapsep.ui.render_worker import PanelClip, PanelClipResult
 
 
 def local_files(mime: QMimeData, suffixes: Iterable[str]) -> list[Path]:
@@ -63,21 +63,21 @@ class ClipList(FileDropList):
         super().__init__(AUDIO_SUFFIXES, parent)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setToolTip("Drop audio files here (wav, flac, aiff, mp3, ogg)")
-        self.filesDropped.connect(lambda paths: self.add_clips(Clip(p) for p in paths))
+        self.filesDropped.connect(lambda paths: self.add_clips(PanelClip(p) for p in paths))
 
-    def clips(self) -> list[Clip]:
+    def clips(self) -> list[PanelClip]:
         return [self.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.count())]
 
-    def selected_clips(self) -> list[Clip]:
+    def selected_clips(self) -> list[PanelClip]:
         """The selected clips, or all of them when none is selected."""
         chosen = [item.data(Qt.ItemDataRole.UserRole) for item in self.selectedItems()]
         return chosen or self.clips()
 
-    def current_clip(self) -> Clip | None:
+    def current_clip(self) -> PanelClip | None:
         item = self.currentItem()
         return None if item is None else item.data(Qt.ItemDataRole.UserRole)
 
-    def add_clips(self, clips: Iterable[Clip]) -> int:
+    def add_clips(self, clips: Iterable[PanelClip]) -> int:
         """Append new clips (a clip already listed is skipped); returns how many were added."""
         known = set(self.clips())
         added = 0
@@ -90,22 +90,26 @@ class ClipList(FileDropList):
             item.setToolTip(str(clip.path))
             self.addItem(item)
             added += 1
-        if added and self.currentItem() is None:  # shown in before/after, not selected: Render takes all
+        if (
+            added and self.currentItem() is None
+        ):  # shown in before/after, not selected: Render takes all
             self.setCurrentRow(0, QItemSelectionModel.SelectionFlag.NoUpdate)
         return added
 
-    def mark(self, clip: Clip, state: str) -> None:
+    def mark(self, clip: PanelClip, state: str) -> None:
         """Show a clip's render state ("rendered", "cached", "failed", ...) beside its name."""
         for i in range(self.count()):
             if self.item(i).data(Qt.ItemDataRole.UserRole) == clip:
                 self.item(i).setText(self._label(clip, state))
 
     @staticmethod
-    def _label(clip: Clip, state: str) -> str:
+    def _label(clip: PanelClip, state: str) -> str:
         parts = [clip.path.name]
         if clip.section is not None:
             end = "end" if clip.section.end is None else f"{clip.section.end:g}"
-            parts.append(f"[{clip.section.start:g}–{end} {'s' if clip.section.unit == 'seconds' else 'smp'}]")
+            parts.append(
+                f"[{clip.section.start:g}–{end} {'s' if clip.section.unit == 'seconds' else 'smp'}]"
+            )
         if clip.origin != "desktop":
             parts.append(f"({clip.origin})")
         if state:
@@ -116,7 +120,7 @@ class ClipList(FileDropList):
 class ResultList(QListWidget):
     """Written stems, newest last, each file once; each item carries its file path."""
 
-    def add_result(self, result: ClipResult) -> None:
+    def add_result(self, result: PanelClipResult) -> None:
         paths = {stem.path for stem in result.stems}
         for row in reversed(range(self.count())):  # a render again replaces the files it lists
             if self.item(row).data(Qt.ItemDataRole.UserRole) in paths:

@@ -23,8 +23,12 @@ ROWS = 160
 LOWEST_HZ = 40.0
 FLOOR_DB = -80.0
 # A dark-to-bright map (black, indigo, magenta, orange, pale yellow) for the spectrogram.
-_ANCHORS = np.array([[0, 0, 4], [80, 18, 123], [183, 55, 121], [251, 136, 97], [252, 253, 191]], np.float32)
-_LUT = np.stack([np.interp(np.linspace(0, 4, 256), np.arange(5), _ANCHORS[:, c]) for c in range(3)], 1).astype(np.uint8)
+_ANCHORS = np.array(
+    [[0, 0, 4], [80, 18, 123], [183, 55, 121], [251, 136, 97], [252, 253, 191]], np.float32
+)
+_LUT = np.stack(
+    [np.interp(np.linspace(0, 4, 256), np.arange(5), _ANCHORS[:, c]) for c in range(3)], 1
+).astype(np.uint8)
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,9 @@ class TrackView(QWidget):
         self.peak, self.reference_db, self.note = 1.0, 0.0, ""
         self._image: QImage | None = None
 
-    def set_preview(self, preview: Preview | None, peak: float, reference_db: float, note: str = "") -> None:
+    def set_preview(
+        self, preview: Preview | None, peak: float, reference_db: float, note: str = ""
+    ) -> None:
         self.preview, self.peak, self.reference_db, self.note = preview, peak, reference_db, note
         self._image = None
         self.update()
@@ -101,7 +107,11 @@ class TrackView(QWidget):
         rect = self.rect()
         painter.fillRect(rect, QColor("#1e1f24"))
         wave_h = rect.height() * 0.38
-        label = self.title if self.preview is None else f"{self.title}  {self.preview.samples.size / self.preview.rate:.1f} s"
+        label = (
+            self.title
+            if self.preview is None
+            else f"{self.title}  {self.preview.samples.size / self.preview.rate:.1f} s"
+        )
         if self.preview is not None and self.preview.samples.size:
             self._paint_wave(painter, QRectF(0, 0, rect.width(), wave_h))
             if self._image is None or self._image.width() != max(rect.width(), 1):
@@ -109,8 +119,11 @@ class TrackView(QWidget):
                 self._image = spectrogram_image(db, self.reference_db)
             painter.drawImage(QRectF(0, wave_h, rect.width(), rect.height() - wave_h), self._image)
         painter.setPen(QColor("#e6e6e6"))
-        painter.drawText(rect.adjusted(6, 4, -6, -4), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                         label + (f"  ({self.note})" if self.note else ""))
+        painter.drawText(
+            rect.adjusted(6, 4, -6, -4),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+            label + (f"  ({self.note})" if self.note else ""),
+        )
         painter.end()
 
     def _paint_wave(self, painter: QPainter, area: QRectF) -> None:
@@ -128,8 +141,11 @@ class TrackView(QWidget):
 class CompareView(QWidget):
     """Source, target and residual of the selected clip, one row each."""
 
-    ROWS = (("source", "Source (before)", "#8ab4f8"), ("target", "Target (after)", "#81c995"),
-            ("residual", "Residual (removed)", "#f28b82"))
+    ROWS = (
+        ("source", "Source (before)", "#8ab4f8"),
+        ("target", "Target (after)", "#81c995"),
+        ("residual", "Residual (removed)", "#f28b82"),
+    )
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -140,13 +156,19 @@ class CompareView(QWidget):
         for view in self.rows.values():
             layout.addWidget(view, 1)
 
-    def show_files(self, source: Path | None, stems: dict[str, Path | None], section: Section | None = None) -> None:
+    def show_files(
+        self, source: Path | None, stems: dict[str, Path | None], section: Section | None = None
+    ) -> None:
         """Show `source` (its section) and the stem files (already cut to the section)."""
         previews = {"source": load_preview(source, section) if source else None}
         previews |= {key: load_preview(path) if path else None for key, path in stems.items()}
         reference = previews["source"]
         peak = float(np.abs(reference.samples).max(initial=0)) if reference else 1.0
-        ref_db = float(spectrogram_db(reference.samples, reference.rate, 64).max()) if reference and reference.samples.size else 0.0
+        ref_db = (
+            float(spectrogram_db(reference.samples, reference.rate, 64).max())
+            if reference and reference.samples.size
+            else 0.0
+        )
         for key, view in self.rows.items():
             preview = previews.get(key)
             note = "not rendered" if preview is None and key != "source" else ""

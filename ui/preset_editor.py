@@ -24,11 +24,14 @@ from PyQt6.QtWidgets import (
 
 from clapsep.errors import UserError
 from clapsep.host.audio_io import AUDIO_SUFFIXES
-from clapsep.host.presets import STEM_NAMES, Preset
+from clapsep.host.presets import Preset
+from clapsep.host.render import STEMS
 from clapsep.ui.clip_list import FileDropList
 
 NO_LIMIT = 0.0  # the attenuation spin box shows "off" at 0 dB
-BLANK = Preset(name="New preset", positive_text=" ")  # the space passes Preset's query check; shown stripped
+BLANK = Preset(
+    name="New preset", positive_text=" "
+)  # the space passes Preset's query check; shown stripped
 
 
 class ShotList(QWidget):
@@ -39,7 +42,9 @@ class ShotList(QWidget):
         self.list = FileDropList(AUDIO_SUFFIXES)
         self.list.setFixedHeight(46)
         self.list.setToolTip(f"Drop example recordings of {title} here")
-        self.list.filesDropped.connect(lambda paths: self.set_files([*self.files(), *map(str, paths)]))
+        self.list.filesDropped.connect(
+            lambda paths: self.set_files([*self.files(), *map(str, paths)])
+        )
         remove = QPushButton("Remove")
         remove.clicked.connect(self.list.remove_selected)
         row = QHBoxLayout(self)
@@ -71,15 +76,18 @@ class PresetEditor(QWidget):
         self.positive_text, self.negative_text = QLineEdit(), QLineEdit()
         self.positive_text.setPlaceholderText("what to keep, e.g. a person speaking")
         self.negative_text.setPlaceholderText("what to remove, e.g. wind noise")
-        self.positive_audio, self.negative_audio = ShotList("the target"), ShotList("what to remove")
+        self.positive_audio, self.negative_audio = (
+            ShotList("the target"),
+            ShotList("what to remove"),
+        )
         self.audio_weight = QSlider(Qt.Orientation.Horizontal)
         self.audio_weight.setRange(0, 100)
-        self.stem_boxes = {name: QCheckBox(name) for name in STEM_NAMES}
+        self.stem_boxes = {name: QCheckBox(name) for name in STEMS}
         self.atten = QDoubleSpinBox()
         self.atten.setRange(NO_LIMIT, 60)
         self.atten.setSuffix(" dB")
         self.atten.setSpecialValueText("off")
-        self.gains = {name: self._gain_box() for name in STEM_NAMES}
+        self.gains = {name: self._gain_box() for name in STEMS}
         self.chains = QLabel()
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -88,16 +96,26 @@ class PresetEditor(QWidget):
         save.clicked.connect(self._save)
 
         stems, gains = QHBoxLayout(), QHBoxLayout()
-        for name in STEM_NAMES:
+        for name in STEMS:
             stems.addWidget(self.stem_boxes[name])
             gains.addWidget(QLabel(name))
             gains.addWidget(self.gains[name], 1)
         form = QFormLayout()
-        for label, widget in (("Name", self.name), ("Category", self.category), ("Tags", self.tags),
-                              ("Targets", self.notes), ("Keep (text)", self.positive_text),
-                              ("Keep (audio)", self.positive_audio), ("Remove (text)", self.negative_text),
-                              ("Remove (audio)", self.negative_audio), ("Text ↔ audio", self.audio_weight),
-                              ("Stems", stems), ("Gains", gains), ("Atten. limit", self.atten), ("Effects", self.chains)):
+        for label, widget in (
+            ("Name", self.name),
+            ("Category", self.category),
+            ("Tags", self.tags),
+            ("Targets", self.notes),
+            ("Keep (text)", self.positive_text),
+            ("Keep (audio)", self.positive_audio),
+            ("Remove (text)", self.negative_text),
+            ("Remove (audio)", self.negative_audio),
+            ("Text ↔ audio", self.audio_weight),
+            ("Stems", stems),
+            ("Gains", gains),
+            ("Atten. limit", self.atten),
+            ("Effects", self.chains),
+        ):
             form.addRow(label, widget)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -129,8 +147,10 @@ class PresetEditor(QWidget):
         self.atten.setValue(p.atten_limit_db or NO_LIMIT)
         for name, box in self.gains.items():
             box.setValue(p.gains_db.get(name, 0.0))
-        effects = [f"pre: {', '.join(s.name for s in p.pre_chain)}" if p.pre_chain else "",
-                   f"post: {', '.join(s.name for s in p.post_chain)}" if p.post_chain else ""]
+        effects = [
+            f"pre: {', '.join(s.name for s in p.pre_chain)}" if p.pre_chain else "",
+            f"post: {', '.join(s.name for s in p.post_chain)}" if p.post_chain else "",
+        ]
         self.chains.setText("; ".join(e for e in effects if e) or "none")
         self.message.clear()
 
@@ -139,13 +159,20 @@ class PresetEditor(QWidget):
         base = self._original or BLANK
         gains = {name: box.value() for name, box in self.gains.items() if box.value()}
         return replace(
-            base, name=self.name.text().strip(), category=self.category.text().strip(),
+            base,
+            name=self.name.text().strip(),
+            category=self.category.text().strip(),
             tags=tuple(t.strip() for t in self.tags.text().split(",") if t.strip()),
-            notes=self.notes.toPlainText().strip(), positive_text=self.positive_text.text().strip(),
-            negative_text=self.negative_text.text().strip(), positive_audio=self.positive_audio.files(),
-            negative_audio=self.negative_audio.files(), audio_weight=self.audio_weight.value() / 100,
+            notes=self.notes.toPlainText().strip(),
+            positive_text=self.positive_text.text().strip(),
+            negative_text=self.negative_text.text().strip(),
+            positive_audio=self.positive_audio.files(),
+            negative_audio=self.negative_audio.files(),
+            audio_weight=self.audio_weight.value() / 100,
             stems=tuple(name for name, box in self.stem_boxes.items() if box.isChecked()),
-            atten_limit_db=self.atten.value() or None, gains_db=gains)
+            atten_limit_db=self.atten.value() or None,
+            gains_db=gains,
+        )
 
     def show_error(self, message: str) -> None:
         self.message.setText(message)

@@ -34,8 +34,16 @@ def matches(preset: Preset, words: str, tag: str) -> bool:
     """Whether `preset` has `tag` (or tag is ALL_TAGS) and every search word somewhere."""
     if tag != ALL_TAGS and tag.casefold() not in {t.casefold() for t in preset.tags}:
         return False
-    haystack = " ".join((preset.name, preset.category, " ".join(preset.tags), preset.notes,
-                         preset.positive_text, preset.negative_text)).casefold()
+    haystack = " ".join(
+        (
+            preset.name,
+            preset.category,
+            " ".join(preset.tags),
+            preset.notes,
+            preset.positive_text,
+            preset.negative_text,
+        )
+    ).casefold()
     return all(word in haystack for word in words.casefold().split())
 
 
@@ -60,9 +68,14 @@ class PresetPanel(QWidget):
         self.list.currentItemChanged.connect(lambda *_: self.presetChosen.emit(self.current()))
 
         buttons = QGridLayout()
-        actions = (("New", self.new), ("Duplicate", self.duplicate), ("Delete", self.delete),
-                   ("Import…", self.import_dialog), ("Export…", self.export_dialog),
-                   ("Export all…", self.export_all_dialog))
+        actions = (
+            ("New", self.new),
+            ("Duplicate", self.duplicate),
+            ("Delete", self.delete),
+            ("Import…", self.import_dialog),
+            ("Export…", self.export_dialog),
+            ("Export all…", self.export_all_dialog),
+        )
         for i, (label, slot) in enumerate(actions):
             button = QPushButton(label)
             button.clicked.connect(slot)
@@ -81,7 +94,11 @@ class PresetPanel(QWidget):
 
     def names(self) -> list[str]:
         """Names of the presets listed now (after search and tag filter)."""
-        return [p.name for i in range(self.list.count()) if (p := self.list.item(i).data(Qt.ItemDataRole.UserRole))]
+        return [
+            p.name
+            for i in range(self.list.count())
+            if (p := self.list.item(i).data(Qt.ItemDataRole.UserRole))
+        ]
 
     def refresh(self, select: str | None = None) -> None:
         """Rebuild the list from the library, keeping (or moving to) a selection."""
@@ -93,7 +110,9 @@ class PresetPanel(QWidget):
         for preset in presets:
             if matches(preset, self.search.text(), self.tag.currentText()):
                 label = f"{preset.name}   — {preset.category}" if preset.category else preset.name
-                item = QListWidgetItem(label + ("  (factory)" if self.library.is_factory(preset.name) else ""))
+                item = QListWidgetItem(
+                    label + ("  (factory)" if self.library.is_factory(preset.name) else "")
+                )
                 item.setData(Qt.ItemDataRole.UserRole, preset)
                 item.setToolTip(preset.notes)
                 self.list.addItem(item)
@@ -181,8 +200,10 @@ class PresetPanel(QWidget):
                 self.message.emit(f"Import failed: {exc}")
                 return
         self.refresh(select=imported[0] if imported else None)
-        self.message.emit(f"Imported {len(imported)} preset(s)" + (f": {', '.join(imported)}" if imported else
-                                                                     " (all were already in the library)"))
+        self.message.emit(
+            f"Imported {len(imported)} preset(s)"
+            + (f": {', '.join(imported)}" if imported else " (all were already in the library)")
+        )
 
     def import_dialog(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Import presets", "", JSON_FILTER)
@@ -199,11 +220,15 @@ class PresetPanel(QWidget):
 
     def export_dialog(self) -> None:
         if (preset := self.current()) is not None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export preset", f"{preset.slug}.json", JSON_FILTER)
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export preset", f"{preset.slug}.json", JSON_FILTER
+            )
             if path:
                 self.export([preset.name], Path(path))
 
     def export_all_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export library", "clapsep-presets.json", JSON_FILTER)
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export library", "clapsep-presets.json", JSON_FILTER
+        )
         if path:
             self.export([p.name for p in self.library.presets()], Path(path))

@@ -7,7 +7,7 @@ between blocks; the host then removes any half-written stem.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 
 from clapsep.errors import UserError
 from clapsep.host.audio_io import Section
-from clapsep.host.engine import Engine, Query, preset_settings
+from clapsep.host.engine import Engine, RenderInput, RenderOutcome
 from clapsep.host.presets import Preset
 from clapsep.host.render import RenderedStem
 from clapsep.host.windowing import Cancelled
@@ -90,8 +90,8 @@ class Task:
 
 
 @dataclass(frozen=True)
-class Clip:
-    """A file to render, optionally one section of it (a DAW selection)."""
+class PanelClip:
+    """A file in the panel's clip list, optionally one section of it (a DAW selection)."""
 
     path: Path
     section: Section | None = None
@@ -99,10 +99,10 @@ class Clip:
 
 
 @dataclass(frozen=True)
-class ClipResult:
-    """The stems written for one clip."""
+class PanelClipResult:
+    """The stems written for one panel clip."""
 
-    clip: Clip
+    clip: PanelClip
     stems: tuple[RenderedStem, ...]
     cached: bool
 
@@ -110,8 +110,13 @@ class ClipResult:
         return next((s.path for s in self.stems if s.stem == name), None)
 
 
-def render_clips(engine: Engine, clips: Sequence[Clip], preset: Preset, out_dir: Path | None,
-                 report: Reporter) -> list[ClipResult]:
+def render_clips(
+    engine: Engine,
+    clips: Sequence[PanelClip],
+    preset: Preset,
+    out_dir: Path | None,
+    report: Reporter,
+) -> list[PanelClipResult]:
     """Render every clip with `preset`; stems go to `out_dir` or beside each clip.
 
     Re-rendering replaces the panel's own earlier output (same clip, same preset name):
@@ -121,24 +126,25 @@ def render_clips(engine: Engine, clips: Sequence[Clip], preset: Preset, out_dir:
     """
     names = [(clip.path.stem.casefold(), clip.section) for clip in clips]
     if out_dir is not None and len(set(names)) < len(names):
-        raise UserError("two clips have the same file name and would write the same stems; "
-                        "clear the output folder to render each beside its source")
-    query = Query.from_preset(preset)
-    condition = engine.condition(query)
-    base = engine.settings(**preset_settings(preset, overwrite=True))
+        raise UserError(
+            "two clips have the same file name and would write the same stems; "
+            "clear the output folder to render each beside its source"
+        )
+    request = engine.prepare(preset, overwrite=True)
     results = []
-    for i, clip in enumerate(clips):
-        if report.cancelled():
-            raise Cancelled("render cancelled")
 
-        def progress(fraction: float, i: int = i) -> None:
-            report.progress((i + fraction) / len(clips))
-
-        settings = replace(base, section=clip.section)
-        stems, cached = engine.render(clip.path, out_dir or clip.path.parent, query, settings,
-                                      progress, report.cancelled, condition)
-        result = ClipResult(clip, tuple(stems), cached)
+    def done(outcome: RenderOutcome) -> None:
+        result = PanelClipResult(clips[outcome.index], outcome.stems, outcome.cached)
         report.partial(result)
         results.append(result)
+
+    inputs = [RenderInput(clip.path, out_dir or clip.path.parent, clip.section) for clip in clips]
+    engine.render_many(
+        request,
+        inputs,
+        lambda index, fraction: report.progress((index + fraction) / len(clips)),
+        report.cancelled,
+        on_done=done,
+    )
     report.progress(1.0)
     return results

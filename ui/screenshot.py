@@ -28,13 +28,17 @@ def make_clip(path: Path, noise_db: float = -26.0, seed: int = 0) -> Path:
     if shutil.which("espeak-ng") is None:
         raise UserError("espeak-ng is not installed (apt-get install espeak-ng)")
     speech = path.with_name(f"{path.stem}.speech.wav")
-    subprocess.run(["espeak-ng", "-s", "150", "-w", str(speech), SPEECH], check=True, capture_output=True)
+    subprocess.run(
+        ["espeak-ng", "-s", "150", "-w", str(speech), SPEECH], check=True, capture_output=True
+    )
     with AudioFile(str(speech)) as f:
         x, rate = f.read(f.frames)[0], f.samplerate
     speech.unlink()
     x = np.pad(x, (int(0.3 * rate), int(0.3 * rate)))
     white = np.random.default_rng(seed).standard_normal(x.size).astype(np.float32)
-    noise = np.convolve(white, np.ones(8, np.float32) / 8, mode="same")  # tilt towards low frequencies
+    noise = np.convolve(
+        white, np.ones(8, np.float32) / 8, mode="same"
+    )  # tilt towards low frequencies
     noise *= 10 ** (noise_db / 20) * np.abs(x).max() / np.abs(noise).max()
     with AudioFile(str(path), "w", rate, 1) as f:
         f.write((x + noise)[None].astype(np.float32))
@@ -58,19 +62,23 @@ def capture(package: Path, out: Path, work: Path) -> Path:
     from PyQt6.QtCore import QSettings
     from PyQt6.QtWidgets import QApplication
 
+    from clapsep.host.cli.options import engine_loader
     from clapsep.ui.app import MainWindow
-    from clapsep.ui.render_worker import Clip
+    from clapsep.ui.render_worker import PanelClip
 
     work.mkdir(parents=True, exist_ok=True)
     os.environ["CLAPSEP_DATA_DIR"] = str(work / "data")
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = MainWindow(package, "cpu", settings=QSettings(str(work / "panel.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(
+        engine_loader(str(package), "cpu"),
+        settings=QSettings(str(work / "panel.ini"), QSettings.Format.IniFormat),
+    )
     window.resize(1500, 900)
     window.show()
     wait_until(lambda: not window.busy())
     if window.engine is None:
         raise UserError(f"the model package did not load: {window.statusBar().currentMessage()}")
-    clip = Clip(make_clip(work / "interview_take3.wav"))
+    clip = PanelClip(make_clip(work / "interview_take3.wav"))
     window.clips.add_clips([clip])
     window.presets.select("Dialogue")
     window.out_dir.setText(str(work))
@@ -87,7 +95,9 @@ def capture(package: Path, out: Path, work: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m clapsep.ui.screenshot", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m clapsep.ui.screenshot", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--model", required=True, type=Path, help="model package folder")
     parser.add_argument("--out", type=Path, default=Path("docs/panel.png"))
     args = parser.parse_args(argv)

@@ -24,7 +24,9 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="clapsep", description="Query-based sound isolation for audio editors.")
-    parser.add_argument("--version", action="version", version=f"clapsep-studio {version('clapsep-studio')}")
+    parser.add_argument(
+        "--version", action="version", version=f"clapsep-studio {version('clapsep-studio')}"
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for ep in sorted(entry_points(group="clapsep.commands"), key=lambda e: e.name):
@@ -52,9 +54,20 @@ def render_alias(argv: Sequence[str]) -> list[str]:
 
 
 # A command whose optional dependencies are not installed names the extra that brings them.
-EXTRA_OF = {"PyQt6": "ui", "fastapi": "bridge", "starlette": "bridge", "pydantic": "bridge",
-            "uvicorn": "bridge", "opentimelineio": "bridge", "torch": "train", "laion_clap": "train",
-            "peft": "train", "onnx": "train", "yaml": "train", "safetensors": "train"}
+EXTRA_OF = {
+    "PyQt6": "ui",
+    "fastapi": "bridge",
+    "starlette": "bridge",
+    "pydantic": "bridge",
+    "uvicorn": "bridge",
+    "opentimelineio": "bridge",
+    "torch": "train",
+    "laion_clap": "train",
+    "peft": "train",
+    "onnx": "train",
+    "yaml": "train",
+    "safetensors": "train",
+}
 
 
 def missing_extra(exc: ModuleNotFoundError) -> str | None:
@@ -87,7 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, ModuleNotFoundError) and (advice := missing_extra(exc)):
             print(f"error: {advice}", file=sys.stderr)
             return 2
-        print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -9,8 +9,18 @@ from typing import Any
 from clapsep.paths import default_model_dir
 
 _REPORTED_PACKAGES = (
-    "clapsep-studio", "numpy", "onnxruntime", "onnxruntime-gpu", "pedalboard", "tokenizers",
-    "opentimelineio", "PyQt6", "torch", "laion-clap", "peft", "onnx",
+    "clapsep-studio",
+    "numpy",
+    "onnxruntime",
+    "onnxruntime-gpu",
+    "pedalboard",
+    "tokenizers",
+    "opentimelineio",
+    "PyQt6",
+    "torch",
+    "laion-clap",
+    "peft",
+    "onnx",
 )
 
 
@@ -41,7 +51,9 @@ def _run_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
-    print(f"clapsep-studio {info['versions'].get('clapsep-studio', '?')} on Python {info['python']}")
+    print(
+        f"clapsep-studio {info['versions'].get('clapsep-studio', '?')} on Python {info['python']}"
+    )
     print(f"platform: {info['platform']}")
     for name, ver in info["versions"].items():
         print(f"  {name:<16} {ver}")

@@ -9,7 +9,6 @@ render-only install.
 import argparse
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import time
@@ -19,9 +18,10 @@ from typing import Any
 import httpx
 
 from clapsep.errors import UserError
-from clapsep.files import write_text_atomic
+from clapsep.files import publish, write_text_atomic
 from clapsep.host.engine import DEFAULT_FILE, default_package, installed_packages
-from clapsep.host.runtime.package import MANIFEST_FILE, load_package, sha256_file
+from clapsep.host.runtime.package import load_package
+from clapsep.package_format import MANIFEST_FILE, sha256_file
 from clapsep.paths import bundled_model_dir, default_model_dir, user_data_dir
 
 # The authors' release. Their README (github.com/Aisaka0v0/CLAPSep, section "Pretrained
@@ -43,6 +43,7 @@ TOKENIZER_FILES = ("vocab.json", "merges.txt")
 
 # ---------------------------------------------------------------- list / verify / default
 
+
 def _size_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
 
@@ -59,13 +60,20 @@ def package_rows(directory: Path, verify: bool = False) -> list[dict[str, Any]]:
     """One record per installed package (plus the bundled one), for the table and --json."""
     paths = installed_packages(directory)
     bundled = bundled_model_dir()
-    if (bundled / MANIFEST_FILE).is_file() and bundled.resolve() not in {p.resolve() for p in paths}:
+    if (bundled / MANIFEST_FILE).is_file() and bundled.resolve() not in {
+        p.resolve() for p in paths
+    }:
         paths.append(bundled)
     default, _ = _current_default(directory)
     rows = []
     for path in paths:
-        row: dict[str, Any] = {"name": path.name, "path": str(path), "bundled": path == bundled,
-                               "default": path.resolve() == default, "size_mb": round(_size_mb(path), 1)}
+        row: dict[str, Any] = {
+            "name": path.name,
+            "path": str(path),
+            "bundled": path == bundled,
+            "default": path.resolve() == default,
+            "size_mb": round(_size_mb(path), 1),
+        }
         try:
             manifest = load_package(path, verify=verify).manifest
             row["status"] = "OK" if verify else "sizes OK"
@@ -77,8 +85,14 @@ def package_rows(directory: Path, verify: bool = False) -> list[dict[str, Any]]:
             except (OSError, ValueError):
                 manifest = {}
         manifest = manifest if isinstance(manifest, dict) else {}
-        row.update({"package_name": manifest.get("name"), "version": manifest.get("version"),
-                    "configuration": manifest.get("configuration"), "trained": manifest.get("trained")})
+        row.update(
+            {
+                "package_name": manifest.get("name"),
+                "version": manifest.get("version"),
+                "configuration": manifest.get("configuration"),
+                "trained": manifest.get("trained"),
+            }
+        )
         rows.append(row)
     return rows
 
@@ -93,19 +107,36 @@ def _run_list(args: argparse.Namespace) -> int:
     bad = [r for r in rows if r["status"] == "bad"]
     _, why_none = _current_default(directory)
     if args.json:
-        print(json.dumps({"model_dir": str(directory), "packages": rows, "default_problem": why_none}, indent=2))
+        print(
+            json.dumps(
+                {"model_dir": str(directory), "packages": rows, "default_problem": why_none},
+                indent=2,
+            )
+        )
         return 2 if bad else 0
     print(f"model dir: {directory}")
     if not rows:
         print("no model packages installed (clapsep models pull official, or clapsep export)")
         return 0
     header = ("", "name", "version", "config", "trained", "MB", "status", "path")
-    table = [header] + [("*" if r["default"] else "", r["name"] + (" (bundled)" if r["bundled"] else ""),
-                         str(r["version"] or "?"), str(r["configuration"] or "?"), _yes_no(r["trained"]),
-                         f"{r['size_mb']:.1f}", r["status"], r["path"]) for r in rows]
+    table = [header] + [
+        (
+            "*" if r["default"] else "",
+            r["name"] + (" (bundled)" if r["bundled"] else ""),
+            str(r["version"] or "?"),
+            str(r["configuration"] or "?"),
+            _yes_no(r["trained"]),
+            f"{r['size_mb']:.1f}",
+            r["status"],
+            r["path"],
+        )
+        for r in rows
+    ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
     for row in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
+        print(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
+        )
     for r in bad:
         print(f"bad: {r['name']}: {r['problem']}")
     if why_none:
@@ -121,7 +152,9 @@ def write_default(name: str, directory: Path | None = None) -> Path:
     names = [p.name for p in installed_packages(directory)]
     if name not in names:
         have = ", ".join(names) if names else "none"
-        raise UserError(f"{name!r} is not an installed model package in {directory} (installed: {have})")
+        raise UserError(
+            f"{name!r} is not an installed model package in {directory} (installed: {have})"
+        )
     write_text_atomic(directory / DEFAULT_FILE, name + "\n")
     return directory / DEFAULT_FILE
 
@@ -134,8 +167,11 @@ def _run_default(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- downloads
 
+
 def _progress(name: str, done: int, total: int | None) -> None:
-    size = f"{done / 1e6:.1f}" + (f" / {total / 1e6:.1f} MB ({100 * done // max(total, 1)} %)" if total else " MB")
+    size = f"{done / 1e6:.1f}" + (
+        f" / {total / 1e6:.1f} MB ({100 * done // max(total, 1)} %)" if total else " MB"
+    )
     print(f"\r{name}: {size}", end="", file=sys.stderr, flush=True)
 
 
@@ -156,8 +192,10 @@ def download(url: str, dest: Path, sha256: str, progress: bool = True) -> Path:
     done = offset
     last = 0.0
     try:
-        with httpx.Client(follow_redirects=True, timeout=httpx.Timeout(30.0, read=120.0)) as client, \
-                client.stream("GET", url, headers=headers) as response:
+        with (
+            httpx.Client(follow_redirects=True, timeout=httpx.Timeout(30.0, read=120.0)) as client,
+            client.stream("GET", url, headers=headers) as response,
+        ):
             if response.status_code == 416 and offset:  # the part is already complete
                 pass
             elif response.status_code not in (200, 206):
@@ -166,11 +204,15 @@ def download(url: str, dest: Path, sha256: str, progress: bool = True) -> Path:
                 if response.status_code == 200:  # no resume support (or no part): start over
                     offset = done = 0
                 elif not response.headers.get("content-range", "").startswith(f"bytes {offset}-"):
-                    raise UserError(f"download of {url} failed: the server resumed at the wrong offset")
+                    raise UserError(
+                        f"download of {url} failed: the server resumed at the wrong offset"
+                    )
                 length = response.headers.get("content-length")
                 total = offset + int(length) if length is not None else None
                 with open(part, "ab" if offset else "wb") as f:
-                    for chunk in response.iter_bytes():  # as it arrives: an interruption keeps all of it
+                    for (
+                        chunk
+                    ) in response.iter_bytes():  # as it arrives: an interruption keeps all of it
                         f.write(chunk)
                         done += len(chunk)
                         if progress and time.monotonic() - last > 0.5:
@@ -179,13 +221,15 @@ def download(url: str, dest: Path, sha256: str, progress: bool = True) -> Path:
     except httpx.HTTPError as exc:
         if progress:
             print(file=sys.stderr)
-        raise UserError(f"download of {dest.name} interrupted after {done} bytes ({type(exc).__name__}); "
-                        "run the command again to resume") from None
+        raise UserError(
+            f"download of {dest.name} interrupted after {done} bytes ({type(exc).__name__}); "
+            "run the command again to resume"
+        ) from None
     if progress:
         _progress(dest.name, done, None)
         print(file=sys.stderr)
     _check_sha256(part, sha256, dest.name, delete=True)
-    os.replace(part, dest)
+    publish(part, dest, overwrite=True)
     return dest
 
 
@@ -194,8 +238,10 @@ def _check_sha256(path: Path, expected: str, label: str, delete: bool) -> None:
     if actual != expected:
         if delete:
             path.unlink(missing_ok=True)
-        raise UserError(f"checksum mismatch for {label}: sha256 {actual}, expected {expected}"
-                        + ("; the file was deleted" if delete else ""))
+        raise UserError(
+            f"checksum mismatch for {label}: sha256 {actual}, expected {expected}"
+            + ("; the file was deleted" if delete else "")
+        )
 
 
 def _sha256_arg(value: str) -> str:
@@ -208,21 +254,30 @@ def _sha256_arg(value: str) -> str:
 def _expected(name: str, given: str | None, flag: str) -> str:
     expected = given or PINNED_SHA256.get(name)
     if not expected:
-        raise UserError(f"no checksum known for {name}: pass {flag} HEX (the sha256 published by the "
-                        "authors, or computed on a machine you trust)")
+        raise UserError(
+            f"no checksum known for {name}: pass {flag} HEX (the sha256 published by the "
+            "authors, or computed on a machine you trust)"
+        )
     return expected
 
 
 # ---------------------------------------------------------------- pull official
 
+
 def _tokenizer_dir(args: argparse.Namespace, local: Path | None) -> Path:
-    candidates = [Path(args.tokenizer_dir).expanduser()] if args.tokenizer_dir else ([local] if local else [])
+    candidates = (
+        [Path(args.tokenizer_dir).expanduser()]
+        if args.tokenizer_dir
+        else ([local] if local else [])
+    )
     for folder in candidates:
         if all((folder / f).is_file() for f in TOKENIZER_FILES):
             return folder
     where = f" ({candidates[0]} lacks them)" if candidates else ""
-    raise UserError(f"the official model needs roberta-base's vocab.json and merges.txt{where}: "
-                    "pass --tokenizer-dir DIR")
+    raise UserError(
+        f"the official model needs roberta-base's vocab.json and merges.txt{where}: "
+        "pass --tokenizer-dir DIR"
+    )
 
 
 def _convert_and_export(clap: Path, clapsep: Path, tok_dir: Path, out: Path, name: str) -> Path:
@@ -233,10 +288,30 @@ def _convert_and_export(clap: Path, clapsep: Path, tok_dir: Path, out: Path, nam
     """
     model_dir = user_data_dir() / "downloads" / f"{name}-model"
     steps = [
-        ["convert-official", "--clap", str(clap), "--checkpoint", str(clapsep), "--tokenizer-dir", str(tok_dir),
-         "--out", str(model_dir), "--overwrite"],
-        ["export", "--config", "official", "--weights", str(model_dir), "--out", str(out), "--name", name,
-         "--overwrite"],
+        [
+            "convert-official",
+            "--clap",
+            str(clap),
+            "--checkpoint",
+            str(clapsep),
+            "--tokenizer-dir",
+            str(tok_dir),
+            "--out",
+            str(model_dir),
+            "--overwrite",
+        ],
+        [
+            "export",
+            "--config",
+            "official",
+            "--weights",
+            str(model_dir),
+            "--out",
+            str(out),
+            "--name",
+            name,
+            "--overwrite",
+        ],
     ]
     for argv in steps:
         if subprocess.run([sys.executable, "-m", "clapsep.host", *argv]).returncode != 0:
@@ -245,8 +320,10 @@ def _convert_and_export(clap: Path, clapsep: Path, tok_dir: Path, out: Path, nam
 
 
 def _run_pull(args: argparse.Namespace) -> int:
-    expected = {CLAP_FILE: _expected(CLAP_FILE, args.sha256_clap, "--sha256-clap"),
-                CLAPSEP_FILE: _expected(CLAPSEP_FILE, args.sha256_clapsep, "--sha256-clapsep")}
+    expected = {
+        CLAP_FILE: _expected(CLAP_FILE, args.sha256_clap, "--sha256-clap"),
+        CLAPSEP_FILE: _expected(CLAPSEP_FILE, args.sha256_clapsep, "--sha256-clapsep"),
+    }
     origin = args.source or OFFICIAL_BASE_URL
     local = Path(origin).expanduser() if not origin.startswith(("http://", "https://")) else None
     if local is not None and not local.is_dir():
@@ -258,7 +335,9 @@ def _run_pull(args: argparse.Namespace) -> int:
     if out.exists() and any(out.iterdir()) and not args.overwrite:
         raise UserError(f"{out} exists and is not empty (use --overwrite)")
     if importlib.util.find_spec("torch") is None:
-        raise UserError("converting the official model needs PyTorch: pip install 'clapsep-studio[train]'")
+        raise UserError(
+            "converting the official model needs PyTorch: pip install 'clapsep-studio[train]'"
+        )
     files: dict[str, Path] = {}
     for name, sha in expected.items():
         if local is not None:
@@ -270,7 +349,10 @@ def _run_pull(args: argparse.Namespace) -> int:
         else:
             url = origin.rstrip("/") + "/" + name
             files[name] = download(url, user_data_dir() / "downloads" / name, sha)
-    print(f"verified {', '.join(files)}; converting and exporting (several minutes) ...", file=sys.stderr)
+    print(
+        f"verified {', '.join(files)}; converting and exporting (several minutes) ...",
+        file=sys.stderr,
+    )
     started = time.perf_counter()
     package = _convert_and_export(files[CLAP_FILE], files[CLAPSEP_FILE], tok_dir, out, args.out)
     print(f"installed {package} in {time.perf_counter() - started:.0f} s")
@@ -279,13 +361,16 @@ def _run_pull(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- argparse
 
+
 def _list_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--verify", action="store_true", help="re-hash every file against its manifest")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("models", help="installed model packages: list, verify, default, pull")
+    p = subparsers.add_parser(
+        "models", help="installed model packages: list, verify, default, pull"
+    )
     _list_options(p)
     p.set_defaults(run=_run_list)
     actions = p.add_subparsers(dest="models_action", metavar="ACTION")
@@ -297,12 +382,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dflt.set_defaults(run=_run_default)
     pull = actions.add_parser("pull", help="download and convert a published model (needs [train])")
     pull.add_argument("model", choices=("official",), help="official: the authors' CLAPSep release")
-    pull.add_argument("--from", dest="source", help=f"base URL or local folder with {CLAP_FILE} and "
-                      f"{CLAPSEP_FILE} (default {OFFICIAL_BASE_URL})")
+    pull.add_argument(
+        "--from",
+        dest="source",
+        help=f"base URL or local folder with {CLAP_FILE} and "
+        f"{CLAPSEP_FILE} (default {OFFICIAL_BASE_URL})",
+    )
     pull.add_argument("--sha256-clap", type=_sha256_arg, help=f"expected sha256 of {CLAP_FILE}")
-    pull.add_argument("--sha256-clapsep", type=_sha256_arg, help=f"expected sha256 of {CLAPSEP_FILE}")
-    pull.add_argument("--tokenizer-dir", help="folder with roberta-base vocab.json and merges.txt "
-                      "(default: the --from folder)")
-    pull.add_argument("--out", default=OFFICIAL_PACKAGE, help="package folder name in the model directory")
+    pull.add_argument(
+        "--sha256-clapsep", type=_sha256_arg, help=f"expected sha256 of {CLAPSEP_FILE}"
+    )
+    pull.add_argument(
+        "--tokenizer-dir",
+        help="folder with roberta-base vocab.json and merges.txt (default: the --from folder)",
+    )
+    pull.add_argument(
+        "--out", default=OFFICIAL_PACKAGE, help="package folder name in the model directory"
+    )
     pull.add_argument("--overwrite", action="store_true")
     pull.set_defaults(run=_run_pull)

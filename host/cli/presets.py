@@ -13,8 +13,17 @@ from clapsep.host.presets import Preset, PresetLibrary
 def _list(library: PresetLibrary, args: argparse.Namespace) -> int:
     presets = library.presets()
     if args.json:
-        print(json.dumps({"presets": [{**p.to_json(), "factory": library.is_factory(p.name)} for p in presets],
-                          "problems": library.problems}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "presets": [
+                        {**p.to_json(), "factory": library.is_factory(p.name)} for p in presets
+                    ],
+                    "problems": library.problems,
+                },
+                indent=2,
+            )
+        )
         return 0
     for p in presets:
         origin = "factory" if library.is_factory(p.name) else "user"
@@ -31,15 +40,24 @@ def _show(library: PresetLibrary, args: argparse.Namespace) -> int:
 
 def _save(library: PresetLibrary, args: argparse.Namespace) -> int:
     base = library.get(args.base) if args.base else None
-    values = {"category": args.category, "notes": args.notes, "positive_text": args.query,
-              "negative_text": args.negative, "atten_limit_db": args.atten_limit}
+    values = {
+        "category": args.category,
+        "notes": args.notes,
+        "positive_text": args.query,
+        "negative_text": args.negative,
+        "atten_limit_db": args.atten_limit,
+    }
     values = {k: v for k, v in values.items() if v is not None}
     if args.tags is not None:
         values["tags"] = tuple(t.strip() for t in args.tags.split(",") if t.strip())
     if args.query_audio:
-        values["positive_audio"] = tuple(str(Path(a).expanduser().resolve()) for a in args.query_audio)
+        values["positive_audio"] = tuple(
+            str(Path(a).expanduser().resolve()) for a in args.query_audio
+        )
     if args.negative_audio:
-        values["negative_audio"] = tuple(str(Path(a).expanduser().resolve()) for a in args.negative_audio)
+        values["negative_audio"] = tuple(
+            str(Path(a).expanduser().resolve()) for a in args.negative_audio
+        )
     preset = replace(base, name=args.name, **values) if base else Preset(name=args.name, **values)
     print(library.save(preset, overwrite=args.overwrite))
     return 0
@@ -68,8 +86,13 @@ def _delete(library: PresetLibrary, args: argparse.Namespace) -> int:
     return 0
 
 
-def _action(actions: argparse._SubParsersAction, name: str, fn: Callable[[PresetLibrary, argparse.Namespace], int],
-            help: str, *positionals: str) -> argparse.ArgumentParser:
+def _action(
+    actions: argparse._SubParsersAction,
+    name: str,
+    fn: Callable[[PresetLibrary, argparse.Namespace], int],
+    help: str,
+    *positionals: str,
+) -> argparse.ArgumentParser:
     parser = actions.add_parser(name, help=help)
     for positional in positionals:
         parser.add_argument(positional)
@@ -78,11 +101,17 @@ def _action(actions: argparse._SubParsersAction, name: str, fn: Callable[[Preset
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("presets", help="manage the preset library (factory and user presets)")
+    p = subparsers.add_parser(
+        "presets", help="manage the preset library (factory and user presets)"
+    )
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(p))
-    _action(actions, "list", _list, "list presets and what each targets").add_argument("--json", action="store_true")
+    _action(actions, "list", _list, "list presets and what each targets").add_argument(
+        "--json", action="store_true"
+    )
     _action(actions, "show", _show, "print a preset as JSON", "name")
-    a = _action(actions, "save", _save, "save a user preset (from scratch or based on another)", "name")
+    a = _action(
+        actions, "save", _save, "save a user preset (from scratch or based on another)", "name"
+    )
     a.add_argument("--from", dest="base", metavar="PRESET", help="start from this preset")
     a.add_argument("--query", metavar="TEXT")
     a.add_argument("--negative", metavar="TEXT")
@@ -97,5 +126,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a = _action(actions, "export", _export, "write presets to one file (default: all user presets)")
     a.add_argument("names", nargs="*", metavar="NAME")
     a.add_argument("--out", required=True, metavar="FILE")
-    _action(actions, "delete", _delete, "delete a user preset (a shadowed factory preset returns)", "name")
+    _action(
+        actions,
+        "delete",
+        _delete,
+        "delete a user preset (a shadowed factory preset returns)",
+        "name",
+    )
     p.set_defaults(run=lambda args: args.action_fn(PresetLibrary(), args))

@@ -10,4 +10,11 @@ from clapsep.host.runtime.package import ModelPackage, load_package
 from clapsep.host.runtime.queries import QueryEncoder, QuerySpec
 from clapsep.host.runtime.sessions import NoiseEstimator, Separator
 
-__all__ = ["ModelPackage", "NoiseEstimator", "QueryEncoder", "QuerySpec", "Separator", "load_package"]
+__all__ = [
+    "ModelPackage",
+    "NoiseEstimator",
+    "QueryEncoder",
+    "QuerySpec",
+    "Separator",
+    "load_package",
+]

@@ -8,11 +8,12 @@ re-exported package or an edited file can never return a stale vector.
 """
 
 import hashlib
-import os
-import tempfile
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
+
+from clapsep.files import replacing
 
 
 class EmbeddingCache:
@@ -46,11 +47,10 @@ class EmbeddingCache:
         self._memory[key] = value
         if self._directory is None:
             return
-        self._directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self._directory, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, value, allow_pickle=False)
-            os.replace(tmp, self._directory / f"{key}.npy")  # readers never see half a file
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)
+        # Readers never see half a file; a cache that cannot be written is only slower.
+        with (
+            suppress(OSError),
+            replacing(self._directory / f"{key}.npy") as temp,
+            open(temp, "wb") as f,
+        ):
+            np.save(f, value, allow_pickle=False)

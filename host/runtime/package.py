@@ -3,36 +3,25 @@
 The manifest owns the model's rules (rates, window length, embedding sizes, query
 encoder kind), so the host never hard-codes them. Every listed file carries its size
 and sha256: a package that was truncated, edited or half-copied is refused with a
-one-line `UserError` before any session opens. The export side writes manifests with
-the constants defined here, so reader and writer cannot drift apart.
+one-line `UserError` before any session opens. File and tensor names come from
+`clapsep.package_format`, which the export side writes with.
 """
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from clapsep.errors import UserError
-
-FORMAT = "clapsep-model-package"
-FORMAT_VERSION = 1
-MANIFEST_FILE = "manifest.json"
-SEPARATOR_GRAPH = "separator.onnx"
-SEPARATOR_FP16_GRAPH = "separator.fp16.onnx"
-TEXT_GRAPH = "query_text.onnx"
-AUDIO_GRAPH = "query_audio.onnx"
-# Optional: the off-query noise of a model trained with noise heads (objective mode `nit`).
-NOISE_GRAPH = "noise.onnx"
-NOISE_OUTPUT = "noise"
-TOKENIZER_FILE = "tokenizer.json"
-# Graph output names (plain "embedding" collides with the exporter's name for aten.embedding).
-TEXT_OUTPUT = "text_embedding"
-AUDIO_OUTPUT = "audio_embedding"
-REQUIRED_FILES = (SEPARATOR_GRAPH, TEXT_GRAPH, AUDIO_GRAPH, TOKENIZER_FILE)
-_REQUIRED_KEYS = ("name", "version", "sample_rate", "query_sample_rate", "window_samples",
-                  "min_window_samples", "query_samples", "embedding_dim", "condition_dim",
-                  "separator", "query_encoder", "files")
+from clapsep.package_format import (
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST_FILE,
+    REQUIRED_FILES,
+    REQUIRED_KEYS,
+    package_digest,
+    sha256_file,
+)
 
 
 @dataclass(frozen=True)
@@ -71,20 +60,6 @@ class ModelPackage:
         return name in self.manifest["files"]
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def package_digest(files: dict[str, dict[str, Any]]) -> str:
-    """sha256 over the sorted `name:sha256` lines of the manifest's file table."""
-    lines = "".join(f"{name}:{entry['sha256']}\n" for name, entry in sorted(files.items()))
-    return hashlib.sha256(lines.encode()).hexdigest()
-
-
 def _read_manifest(path: Path) -> dict:
     manifest_path = path / MANIFEST_FILE
     if not manifest_path.is_file():
@@ -92,15 +67,25 @@ def _read_manifest(path: Path) -> dict:
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"corrupt model package {path}: {MANIFEST_FILE} is not valid JSON ({exc})") from None
+        raise UserError(
+            f"corrupt model package {path}: {MANIFEST_FILE} is not valid JSON ({exc})"
+        ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise UserError(f"{path} is not a clapsep model package ({MANIFEST_FILE} lacks format {FORMAT!r})")
+        raise UserError(
+            f"{path} is not a clapsep model package ({MANIFEST_FILE} lacks format {FORMAT!r})"
+        )
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
-        hint = "update clapsep-studio" if isinstance(version, int) and version > FORMAT_VERSION else "re-export it"
-        raise UserError(f"incompatible model package {path}: format version {version}, "
-                        f"this clapsep reads version {FORMAT_VERSION} ({hint})")
-    missing = [key for key in _REQUIRED_KEYS if key not in manifest]
+        hint = (
+            "update clapsep-studio"
+            if isinstance(version, int) and version > FORMAT_VERSION
+            else "re-export it"
+        )
+        raise UserError(
+            f"incompatible model package {path}: format version {version}, "
+            f"this clapsep reads version {FORMAT_VERSION} ({hint})"
+        )
+    missing = [key for key in REQUIRED_KEYS if key not in manifest]
     if missing:
         raise UserError(f"incompatible model package {path}: manifest lacks {', '.join(missing)}")
     return manifest
@@ -119,11 +104,15 @@ def _verify_files(path: Path, files: dict[str, dict[str, Any]], verify: bool) ->
         size = target.stat().st_size
         if size != entry.get("bytes"):
             kind = "truncated" if size < int(entry.get("bytes", 0)) else "has the wrong size"
-            raise UserError(f"corrupt model package {path}: {name} {kind} "
-                            f"({size} bytes, manifest says {entry.get('bytes')}); re-copy or re-export it")
+            raise UserError(
+                f"corrupt model package {path}: {name} {kind} "
+                f"({size} bytes, manifest says {entry.get('bytes')}); re-copy or re-export it"
+            )
         if verify and sha256_file(target) != entry.get("sha256"):
-            raise UserError(f"model package {path} was modified: checksum of {name} does not match "
-                            "the manifest; re-copy or re-export it")
+            raise UserError(
+                f"model package {path} was modified: checksum of {name} does not match "
+                "the manifest; re-copy or re-export it"
+            )
 
 
 def load_package(path: Path, verify: bool = True) -> ModelPackage:
@@ -138,11 +127,15 @@ def load_package(path: Path, verify: bool = True) -> ModelPackage:
     _verify_files(path, files, verify)
     try:
         return ModelPackage(
-            path=path.resolve(), manifest=manifest, name=str(manifest["name"]),
-            version=str(manifest["version"]), sample_rate=int(manifest["sample_rate"]),
+            path=path.resolve(),
+            manifest=manifest,
+            name=str(manifest["name"]),
+            version=str(manifest["version"]),
+            sample_rate=int(manifest["sample_rate"]),
             query_sample_rate=int(manifest["query_sample_rate"]),
             window_samples=int(manifest["window_samples"]),
-            condition_dim=int(manifest["condition_dim"]), digest=package_digest(files),
+            condition_dim=int(manifest["condition_dim"]),
+            digest=package_digest(files),
         )
     except (TypeError, ValueError) as exc:
         raise UserError(f"corrupt model package {path}: bad manifest value ({exc})") from None

@@ -16,15 +16,15 @@ from tokenizers import Tokenizer
 
 from clapsep.errors import UserError
 from clapsep.host.runtime.cache import EmbeddingCache
-from clapsep.host.runtime.package import (
+from clapsep.host.runtime.package import ModelPackage
+from clapsep.host.runtime.sessions import open_session
+from clapsep.package_format import (
     AUDIO_GRAPH,
     AUDIO_OUTPUT,
     TEXT_GRAPH,
     TEXT_OUTPUT,
     TOKENIZER_FILE,
-    ModelPackage,
 )
-from clapsep.host.runtime.sessions import open_session
 
 DEFAULT_AUDIO_WEIGHT = 0.5
 
@@ -69,7 +69,9 @@ def read_query_audio(path: Path, rate: int) -> np.ndarray:
     return np.asarray(audio, dtype=np.float32).mean(axis=0)
 
 
-def mix_modalities(text: np.ndarray | None, audio: np.ndarray | None, audio_weight: float) -> np.ndarray:
+def mix_modalities(
+    text: np.ndarray | None, audio: np.ndarray | None, audio_weight: float
+) -> np.ndarray:
     if audio is None:
         return text
     if text is None:
@@ -82,15 +84,18 @@ def condition_embedding(positive: np.ndarray | None, negative: np.ndarray | None
     if positive is None and negative is None:
         raise UserError("a condition needs a positive or a negative query")
     zeros = np.zeros_like(positive if positive is not None else negative)
-    joined = np.concatenate([positive if positive is not None else zeros,
-                             negative if negative is not None else zeros]).astype(np.float32)
+    joined = np.concatenate(
+        [positive if positive is not None else zeros, negative if negative is not None else zeros]
+    ).astype(np.float32)
     return joined / max(float(np.linalg.norm(joined)), 1e-12)
 
 
 class QueryEncoder:
     """Encodes `QuerySpec`s with the package's text and audio graphs (opened on first use)."""
 
-    def __init__(self, package: ModelPackage, device: str = "auto", cache_dir: Path | None = None) -> None:
+    def __init__(
+        self, package: ModelPackage, device: str = "auto", cache_dir: Path | None = None
+    ) -> None:
         self.package = package
         # A one-off query is not worth a TensorRT engine build: the encoders use CUDA or CPU.
         self._device = "cuda" if device in ("auto", "tensorrt") else device
@@ -113,8 +118,10 @@ class QueryEncoder:
         if self._tokenizer is None:
             self._tokenizer = Tokenizer.from_file(str(self.package.file(TOKENIZER_FILE)))
         encoding = self._tokenizer.encode(text)
-        feeds = {"input_ids": np.asarray([encoding.ids], dtype=np.int64),
-                 "attention_mask": np.asarray([encoding.attention_mask], dtype=np.int64)}
+        feeds = {
+            "input_ids": np.asarray([encoding.ids], dtype=np.int64),
+            "attention_mask": np.asarray([encoding.attention_mask], dtype=np.int64),
+        }
         value = self._session(TEXT_GRAPH).run([TEXT_OUTPUT], feeds)[0][0]
         self._cache.put(key, value)
         return value

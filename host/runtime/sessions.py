@@ -18,12 +18,8 @@ import numpy as np
 import onnxruntime as ort
 
 from clapsep.errors import UserError
-from clapsep.host.runtime.package import (
-    NOISE_OUTPUT,
-    SEPARATOR_FP16_GRAPH,
-    SEPARATOR_GRAPH,
-    ModelPackage,
-)
+from clapsep.host.runtime.package import ModelPackage
+from clapsep.package_format import NOISE_OUTPUT, SEPARATOR_FP16_GRAPH, SEPARATOR_GRAPH
 from clapsep.paths import user_data_dir
 
 CPU = "CPUExecutionProvider"
@@ -48,7 +44,9 @@ def usable_cores() -> int:
 def session_options(threads: int | None = None, optimization: str = "all") -> ort.SessionOptions:
     """One intra-op pool, sequential execution, no busy-waiting between windows."""
     if optimization not in OPTIMIZATION_LEVELS:
-        raise UserError(f"unknown graph optimisation level {optimization!r}; known: {', '.join(OPTIMIZATION_LEVELS)}")
+        raise UserError(
+            f"unknown graph optimisation level {optimization!r}; known: {', '.join(OPTIMIZATION_LEVELS)}"
+        )
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or usable_cores()
     options.inter_op_num_threads = 1
@@ -61,12 +59,18 @@ def session_options(threads: int | None = None, optimization: str = "all") -> or
 
 def _provider_options(provider: str, fp16: bool) -> dict[str, str]:
     if provider == CUDA:
-        return {"cudnn_conv_algo_search": "HEURISTIC", "do_copy_in_default_stream": "1",
-                "arena_extend_strategy": "kSameAsRequested"}
+        return {
+            "cudnn_conv_algo_search": "HEURISTIC",
+            "do_copy_in_default_stream": "1",
+            "arena_extend_strategy": "kSameAsRequested",
+        }
     if provider == TENSORRT:
         cache = user_data_dir() / "tensorrt-cache"
-        return {"trt_fp16_enable": "1" if fp16 else "0", "trt_engine_cache_enable": "1",
-                "trt_engine_cache_path": str(cache)}
+        return {
+            "trt_fp16_enable": "1" if fp16 else "0",
+            "trt_engine_cache_enable": "1",
+            "trt_engine_cache_path": str(cache),
+        }
     return {}
 
 
@@ -87,15 +91,22 @@ def _describe(device: str, asked: list[str], missing: list[str], used: str) -> s
         return "running on CPU (requested)"
     if used != CPU:
         note = f"running on {used.removesuffix('ExecutionProvider')}"
-        return note + (" (TensorRT could not be used)" if TENSORRT in asked and used != TENSORRT else "")
+        return note + (
+            " (TensorRT could not be used)" if TENSORRT in asked and used != TENSORRT else ""
+        )
     if device == "auto" and not _gpu_present():
         return "running on CPU (no NVIDIA GPU or driver found)"
     what = {"auto": "a GPU", "cuda": "CUDA", "tensorrt": "TensorRT"}[device]
     return f"{what} requested but unavailable: {_why_no_gpu(missing)}; running on CPU"
 
 
-def open_session(graph: Path, device: str = "auto", threads: int | None = None, fp16: bool = False,
-                 optimization: str = "all") -> tuple[ort.InferenceSession, str, str]:
+def open_session(
+    graph: Path,
+    device: str = "auto",
+    threads: int | None = None,
+    fp16: bool = False,
+    optimization: str = "all",
+) -> tuple[ort.InferenceSession, str, str]:
     """A session for `graph` with the best usable provider: (session, provider used, note)."""
     if device not in DEVICES:
         raise UserError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
@@ -111,7 +122,9 @@ def open_session(graph: Path, device: str = "auto", threads: int | None = None, 
     providers = [*asked, CPU]
     try:
         session = ort.InferenceSession(
-            str(graph), sess_options=session_options(threads, optimization), providers=providers,
+            str(graph),
+            sess_options=session_options(threads, optimization),
+            providers=providers,
             provider_options=[_provider_options(p, fp16) for p in providers],
         )
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/InvalidProtobuf types
@@ -123,7 +136,9 @@ def open_session(graph: Path, device: str = "auto", threads: int | None = None, 
 
 def gpu_provider_available(device: str) -> bool:
     """Whether a GPU and a GPU provider for `device` exist (not yet that they work together)."""
-    return _gpu_present() and any(p in ort.get_available_providers() for p in DEVICES.get(device, ()))
+    return _gpu_present() and any(
+        p in ort.get_available_providers() for p in DEVICES.get(device, ())
+    )
 
 
 def _batched(entry: dict) -> bool:
@@ -131,44 +146,69 @@ def _batched(entry: dict) -> bool:
     return entry.get("inputs", {}).get("mixture", [1])[0] != 1
 
 
-def _run_windows(run: Callable[[np.ndarray, np.ndarray], np.ndarray], batched: bool, mixture: np.ndarray,
-                 condition: np.ndarray) -> np.ndarray:
+def _run_windows(
+    run: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    batched: bool,
+    mixture: np.ndarray,
+    condition: np.ndarray,
+) -> np.ndarray:
     """One run for a graph with a batch axis, else one run per window."""
     if batched:
         return run(mixture, condition)
-    return np.concatenate([run(mixture[i : i + 1], condition[i : i + 1]) for i in range(len(mixture))])
+    return np.concatenate(
+        [run(mixture[i : i + 1], condition[i : i + 1]) for i in range(len(mixture))]
+    )
 
 
-def _windows(pkg: ModelPackage, mixture: np.ndarray, condition: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _windows(
+    pkg: ModelPackage, mixture: np.ndarray, condition: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Checked float32 windows [B, S] and conditions [B, condition_dim]."""
     mixture = np.ascontiguousarray(mixture, dtype=np.float32)
     condition = np.ascontiguousarray(condition, dtype=np.float32)
     if mixture.ndim != 2 or condition.shape != (mixture.shape[0], pkg.condition_dim):
-        raise ValueError(f"expected mixture [B, S] and condition [B, {pkg.condition_dim}], "
-                         f"got {mixture.shape} and {condition.shape}")
+        raise ValueError(
+            f"expected mixture [B, S] and condition [B, {pkg.condition_dim}], "
+            f"got {mixture.shape} and {condition.shape}"
+        )
     if not pkg.min_window_samples <= mixture.shape[1] <= pkg.window_samples:
-        raise ValueError(f"a window must hold {pkg.min_window_samples}..{pkg.window_samples} "
-                         f"samples, got {mixture.shape[1]}")
+        raise ValueError(
+            f"a window must hold {pkg.min_window_samples}..{pkg.window_samples} "
+            f"samples, got {mixture.shape[1]}"
+        )
     return mixture, condition
 
 
 class Separator:
     """`separated = separator.separate(mixture [B, S], condition [B, C])`, one window per row."""
 
-    def __init__(self, package: ModelPackage, device: str = "auto", fp16: bool | None = None,
-                 threads: int | None = None, optimization: str = "all") -> None:
+    def __init__(
+        self,
+        package: ModelPackage,
+        device: str = "auto",
+        fp16: bool | None = None,
+        threads: int | None = None,
+        optimization: str = "all",
+    ) -> None:
         if fp16 and not package.has(SEPARATOR_FP16_GRAPH):
             raise UserError(f"model package {package.name} has no fp16 separator")
-        want_fp16 = fp16 if fp16 is not None else (
-            gpu_provider_available(device) and package.has(SEPARATOR_FP16_GRAPH))
+        want_fp16 = (
+            fp16
+            if fp16 is not None
+            else (gpu_provider_available(device) and package.has(SEPARATOR_FP16_GRAPH))
+        )
         graph = SEPARATOR_FP16_GRAPH if want_fp16 else SEPARATOR_GRAPH
         # onnxruntime 1.31's CPU layout pass (level "all") crashes on float16 graphs.
         level = "extended" if want_fp16 and optimization == "all" else optimization
-        session, provider, note = open_session(package.file(graph), device, threads, want_fp16, level)
+        session, provider, note = open_session(
+            package.file(graph), device, threads, want_fp16, level
+        )
         if want_fp16 and fp16 is None and provider == CPU:
             # The fp16 graph is meant for GPUs; on the CPU the fp32 one is faster and exact.
             graph, want_fp16 = SEPARATOR_GRAPH, False
-            session, provider, note = open_session(package.file(graph), device, threads, False, optimization)
+            session, provider, note = open_session(
+                package.file(graph), device, threads, False, optimization
+            )
         self.package = package
         self.fp16 = want_fp16
         self._batched = _batched(package.manifest["separator"])
@@ -192,8 +232,9 @@ class Separator:
         if self._bound_condition is None or self._bound_condition[0] != key:
             self._bound_condition = (key, ort.OrtValue.ortvalue_from_numpy(condition, "cuda", 0))
         binding = self._session.io_binding()
-        binding.bind_ortvalue_input("mixture", ort.OrtValue.ortvalue_from_numpy(
-            np.ascontiguousarray(mixture), "cuda", 0))
+        binding.bind_ortvalue_input(
+            "mixture", ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(mixture), "cuda", 0)
+        )
         binding.bind_ortvalue_input("condition", self._bound_condition[1])
         binding.bind_output("separated", "cpu")
         self._session.run_with_iobinding(binding)
@@ -208,13 +249,22 @@ class NoiseEstimator:
     the query nor its other side. Same windows and conditions as `Separator`; float32.
     """
 
-    def __init__(self, package: ModelPackage, device: str = "auto", threads: int | None = None,
-                 optimization: str = "all") -> None:
+    def __init__(
+        self,
+        package: ModelPackage,
+        device: str = "auto",
+        threads: int | None = None,
+        optimization: str = "all",
+    ) -> None:
         if not self.has_noise(package):
-            raise UserError(f"model package {package.name} has no off-query noise graph "
-                            "(export a model trained with objective mode nit)")
+            raise UserError(
+                f"model package {package.name} has no off-query noise graph "
+                "(export a model trained with objective mode nit)"
+            )
         entry = package.manifest["noise"]
-        session, provider, note = open_session(package.file(entry["graph"]), device, threads, False, optimization)
+        session, provider, note = open_session(
+            package.file(entry["graph"]), device, threads, False, optimization
+        )
         self.package = package
         self.provider = provider
         self.provider_note = note

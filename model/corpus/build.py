@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from clapsep.errors import UserError
 from clapsep.model.corpus import instruments, tts
 from clapsep.model.corpus.clips import process
-from clapsep.model.corpus.errors import CorpusError
 from clapsep.model.corpus.filters import ClipRules
 from clapsep.model.corpus.licences import licence_for
 from clapsep.model.corpus.manifest import Manifest, Record
@@ -39,8 +39,12 @@ class BuildOptions:
 
     def settings(self) -> dict[str, Any]:
         """What shapes the audio and the split: fixed for the life of a corpus folder."""
-        return {"seed": self.seed, "val_share": self.val_share, "phrases_per_voice": self.phrases_per_voice,
-                "rules": asdict(self.rules)}
+        return {
+            "seed": self.seed,
+            "val_share": self.val_share,
+            "phrases_per_voice": self.phrases_per_voice,
+            "rules": asdict(self.rules),
+        }
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,9 @@ def source_items(package: Package, options: BuildOptions) -> Iterator[SourceItem
     return items(package)
 
 
-def plan(packages: Sequence[Package], options: BuildOptions, skipped: Counter[tuple[str, str]]) -> list[Planned]:
+def plan(
+    packages: Sequence[Package], options: BuildOptions, skipped: Counter[tuple[str, str]]
+) -> list[Planned]:
     """Every labelled source of the packages; unlabelled ones are only counted."""
     planned = []
     for package in packages:
@@ -117,46 +123,107 @@ def group_sizes(planned: list[Planned], manifest: Manifest) -> dict[str, float]:
     return sizes
 
 
-def corpus_splits(planned: list[Planned], manifest: Manifest, options: BuildOptions) -> dict[str, str]:
+def corpus_splits(
+    planned: list[Planned], manifest: Manifest, options: BuildOptions
+) -> dict[str, str]:
     """group -> split: held-out packages' groups are `test`, the rest train / val by `assign_splits`."""
     groups_by_label: dict[str, set[str]] = defaultdict(set)
     for p in planned:
         if not p.package.heldout:
             groups_by_label[p.entry.label].add(p.entry.group)
-    splits = assign_splits(groups_by_label, options.seed, options.val_share, group_sizes(planned, manifest))
+    splits = assign_splits(
+        groups_by_label, options.seed, options.val_share, group_sizes(planned, manifest)
+    )
     splits.update({p.entry.group: TEST for p in planned if p.package.heldout})
     return splits
 
 
-def build(options: BuildOptions, progress: Callable[[Progress], None] | None = None,
-          catalog: Sequence[Package] = CATALOG) -> dict[str, Any]:
-    """Build or resume the corpus in `options.out`; returns the summary also written there."""
-    started = time.monotonic()
+@dataclass(frozen=True)
+class Selection:
+    """The catalogue's packages this machine can read, and which of the selected ones it builds."""
+
+    installed: list[Package]
+    built: list[str]  # selected and installed: the packages this run reads and writes
+    missing: list[str]  # selected but not installed
+
+
+def select_packages(options: BuildOptions, catalog: Sequence[Package]) -> Selection:
+    """Refuse reserved or unknown names, and a selection of which nothing is installed."""
     refuse_reserved(p.name for p in catalog)
     by_name = {p.name: p for p in catalog}
     unknown = [n for n in options.packages if n not in by_name]
     if unknown:
-        raise CorpusError(f"unknown package(s) {', '.join(unknown)}; known: {', '.join(by_name)}")
+        raise UserError(f"unknown package(s) {', '.join(unknown)}; known: {', '.join(by_name)}")
     selected = set(options.packages or by_name)
     installed = [p for p in catalog if available(p)]
     missing = sorted(selected - {p.name for p in installed})
     if not selected - set(missing):
-        raise CorpusError(f"none of the selected packages is installed ({', '.join(missing)}); "
-                          "install them (apt-get, or --install as root)")
+        raise UserError(
+            f"none of the selected packages is installed ({', '.join(missing)}); "
+            "install them (apt-get, or --install as root)"
+        )
+    return Selection(installed, sorted(selected - set(missing)), missing)
+
+
+def build(
+    options: BuildOptions,
+    progress: Callable[[Progress], None] | None = None,
+    catalog: Sequence[Package] = CATALOG,
+) -> dict[str, Any]:
+    """Build or resume the corpus in `options.out`; returns the summary also written there."""
+    started = time.monotonic()
+    selection = select_packages(options, catalog)
     manifest = Manifest(options.out, options.settings())
     manifest.open()
-
     skipped: Counter[tuple[str, str]] = Counter()
-    planned = drop_unusable(plan(installed, options, skipped), skipped)
-    splits = corpus_splits(planned, manifest, options)
+    planned = drop_unusable(plan(selection.installed, options, skipped), skipped)
+    todo = [p for p in planned if p.package.name in selection.built]
+    failures = process_missing(todo, planned, manifest, options, skipped, progress)
+    clips = clip_rows(built_rows(planned, manifest, options, skipped), options.seed)
+    summary = summarise(
+        clips,
+        skipped,
+        {
+            "settings": manifest.settings,
+            "packages_built": selection.built,
+            "missing_packages": selection.missing,
+            "limit_per_label": options.limit_per_label,
+            "build_seconds": round(time.monotonic() - started, 1),
+            "failures": failures[:100],
+        },
+    )
+    write_outputs(options.out, clips, summary)
+    return summary
 
+
+def _clip_counts(
+    planned: list[Planned], manifest: Manifest, splits: dict[str, str]
+) -> Counter[tuple[str, str]]:
+    """Clips already built per (label, split): what the per-label caps start from."""
     counts: Counter[tuple[str, str]] = Counter()
     for p in planned:
         record = manifest.records.get(p.item.key)
         if record is not None and record.status == "ok":
             counts[p.entry.label, splits[p.entry.group]] += len(record.clips)
+    return counts
+
+
+def process_missing(
+    todo: list[Planned],
+    planned: list[Planned],
+    manifest: Manifest,
+    options: BuildOptions,
+    skipped: Counter[tuple[str, str]],
+    progress: Callable[[Progress], None] | None,
+) -> list[dict]:
+    """Process the sources of `todo` not done yet, in seeded hash order, within the per-label caps.
+
+    The order spreads a capped or interrupted build over every label; returns the failures.
+    """
+    splits = corpus_splits(planned, manifest, options)
+    counts = _clip_counts(planned, manifest, splits)
     caps = split_caps(options.limit_per_label, options.val_share)
-    todo = sorted((p for p in planned if p.package.name in selected), key=lambda p: unit_hash(options.seed, p.item.key))
+    todo = sorted(todo, key=lambda p: unit_hash(options.seed, p.item.key))
     failures = []
     for done, p in enumerate(todo, 1):
         split = splits[p.entry.group]
@@ -174,7 +241,16 @@ def build(options: BuildOptions, progress: Callable[[Progress], None] | None = N
                 failures.append({"source": p.item.key, "error": record.reason})
         if progress:
             progress(Progress(done, len(todo), p.item.key, status))
+    return failures
 
+
+def built_rows(
+    planned: list[Planned],
+    manifest: Manifest,
+    options: BuildOptions,
+    skipped: Counter[tuple[str, str]],
+) -> list[Row]:
+    """The sources with clips, in the split of the corpus as it now stands; the others counted in `skipped`."""
     splits = corpus_splits(planned, manifest, options)
     rows = []
     for p in planned:
@@ -187,14 +263,7 @@ def build(options: BuildOptions, progress: Callable[[Progress], None] | None = N
             skipped[p.package.name, record.reason] += 1
         else:
             skipped[p.package.name, "failed"] += 1
-    clips = clip_rows(rows, options.seed)
-    summary = summarise(clips, skipped, {
-        "settings": manifest.settings, "packages_built": sorted(selected - set(missing)),
-        "missing_packages": missing, "limit_per_label": options.limit_per_label,
-        "build_seconds": round(time.monotonic() - started, 1), "failures": failures[:100],
-    })
-    write_outputs(options.out, clips, summary)
-    return summary
+    return rows
 
 
 def _process(p: Planned, options: BuildOptions) -> Record:
@@ -203,5 +272,11 @@ def _process(p: Planned, options: BuildOptions) -> Record:
     try:
         return process(p.item, licence, options.out, options.rules)
     except Exception as exc:  # a corrupt file or a failed render must not stop hours of work
-        return Record(p.item.key, p.package.name, p.item.source_file, "failed",
-                      f"{type(exc).__name__}: {exc}"[:300], licence=licence)
+        return Record(
+            p.item.key,
+            p.package.name,
+            p.item.source_file,
+            "failed",
+            f"{type(exc).__name__}: {exc}"[:300],
+            licence=licence,
+        )

@@ -9,7 +9,6 @@ drum hit. Clip file names derive from the source's key, so redoing a source
 overwrites its own clips and nothing else.
 """
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import BinaryIO
 import numpy as np
 from pedalboard.io import AudioFile
 
+from clapsep.files import replacing
 from clapsep.model.corpus.filters import (
     ClipRules,
     Segmenter,
@@ -68,11 +68,11 @@ def mono_blocks(stream: BinaryIO, sample_rate: int) -> Iterator[np.ndarray]:
 
 def write_clip(path: Path, clip: np.ndarray, sample_rate: int) -> None:
     """Write a mono float WAV atomically (a half-written clip never looks finished)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.stem + ".partial.wav")
-    with AudioFile(str(partial), "w", samplerate=sample_rate, num_channels=1, bit_depth=32) as f:
+    with (
+        replacing(path) as temp,
+        AudioFile(str(temp), "w", samplerate=sample_rate, num_channels=1, bit_depth=32) as f,
+    ):
         f.write(clip.reshape(1, -1).astype(np.float32))
-    os.replace(partial, path)
 
 
 def read_clip(path: Path) -> tuple[np.ndarray, int]:
@@ -92,7 +92,12 @@ def clip_stem(item: SourceItem) -> str:
 
 def process(item: SourceItem, licence: str, out: Path, rules: ClipRules) -> Record:
     """Read, check, trim, split, normalise and write one source; the record says what happened."""
-    base = {"key": item.key, "package": item.package, "source_file": item.source_file, "licence": licence}
+    base = {
+        "key": item.key,
+        "package": item.package,
+        "source_file": item.source_file,
+        "licence": licence,
+    }
     with item.open() as stream:
         info = scan(stream)
         base["native_sr"] = info.native_sr
@@ -113,8 +118,14 @@ def process(item: SourceItem, licence: str, out: Path, rules: ClipRules) -> Reco
     return Record(status="ok", clips=tuple(written), **base)
 
 
-def _write(clips: list[np.ndarray], item: SourceItem, threshold: float, out: Path, rules: ClipRules,
-           written: list[ClipFile]) -> None:
+def _write(
+    clips: list[np.ndarray],
+    item: SourceItem,
+    threshold: float,
+    out: Path,
+    rules: ClipRules,
+    written: list[ClipFile],
+) -> None:
     for clip in clips:
         if near_silent(clip, rules):
             continue

@@ -21,28 +21,43 @@ def default_out() -> Path:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    corpus = subparsers.add_parser("corpus", help="build the training corpus from Debian audio packages")
-    actions = corpus.add_subparsers(dest="corpus_command", metavar="ACTION", parser_class=type(corpus))
+    corpus = subparsers.add_parser(
+        "corpus", help="build the training corpus from Debian audio packages"
+    )
+    actions = corpus.add_subparsers(
+        dest="corpus_command", metavar="ACTION", parser_class=type(corpus)
+    )
     build = actions.add_parser("build", help="build or resume a corpus (idempotent)")
     build.add_argument("--out", type=Path, help=f"corpus folder (default: {default_out()})")
-    build.add_argument("--packages", nargs="+", metavar="PKG", help="only these Debian packages (default: all)")
-    build.add_argument("--limit-per-label", type=int, metavar="N", help="at most about N training clips per label")
-    build.add_argument("--seed", type=int, default=0, help="split, captions and generated music (default 0)")
-    build.add_argument("--install", action="store_true", help="apt-get install the packages first (root)")
+    build.add_argument(
+        "--packages", nargs="+", metavar="PKG", help="only these Debian packages (default: all)"
+    )
+    build.add_argument(
+        "--limit-per-label", type=int, metavar="N", help="at most about N training clips per label"
+    )
+    build.add_argument(
+        "--seed", type=int, default=0, help="split, captions and generated music (default 0)"
+    )
+    build.add_argument(
+        "--install", action="store_true", help="apt-get install the packages first (root)"
+    )
     build.set_defaults(run=_run_build)
     stats = actions.add_parser("stats", help="counts and hours per label of a built corpus")
     stats.add_argument("dir", type=Path, help="corpus folder")
     stats.set_defaults(run=_run_stats)
-    example = actions.add_parser("example", help="build the README's example clip from held-out clips")
+    example = actions.add_parser(
+        "example", help="build the README's example clip from held-out clips"
+    )
     example.add_argument("dir", type=Path, help="corpus folder")
-    example.add_argument("--out", type=Path, required=True, help="folder for mixture.wav, its stems, SOURCES.md")
+    example.add_argument(
+        "--out", type=Path, required=True, help="folder for mixture.wav, its stems, SOURCES.md"
+    )
     example.set_defaults(run=_run_example)
     corpus.set_defaults(run=lambda args: corpus.print_help() or 2)
 
 
 def _run_build(args: argparse.Namespace) -> int:
     from clapsep.model.corpus.build import BuildOptions, Progress, build
-    from clapsep.model.corpus.errors import CorpusError
     from clapsep.model.corpus.packages import apt_install, select
     from clapsep.model.corpus.report import format_stats
 
@@ -56,19 +71,25 @@ def _run_build(args: argparse.Namespace) -> int:
     def report(p: Progress) -> None:
         if p.done == p.total or time.monotonic() - last[0] > 30:
             last[0] = time.monotonic()
-            print(f"[{time.strftime('%H:%M:%S')}] {p.done}/{p.total} {p.status:<10} {p.key}", flush=True)
+            print(
+                f"[{time.strftime('%H:%M:%S')}] {p.done}/{p.total} {p.status:<10} {p.key}",
+                flush=True,
+            )
 
-    try:
-        if args.install:
-            apt_install(select(args.packages))
-        options = BuildOptions(out=out, packages=tuple(args.packages or ()), limit_per_label=args.limit_per_label,
-                               seed=args.seed)
-        print(f"building corpus in {out} (pid {os.getpid()})", flush=True)
-        summary = build(options, report)
-    except CorpusError as exc:
-        raise UserError(str(exc)) from exc
+    if args.install:
+        apt_install(select(args.packages))
+    options = BuildOptions(
+        out=out,
+        packages=tuple(args.packages or ()),
+        limit_per_label=args.limit_per_label,
+        seed=args.seed,
+    )
+    print(f"building corpus in {out} (pid {os.getpid()})", flush=True)
+    summary = build(options, report)
     print(format_stats(summary))
-    print(f"done in {summary['build_seconds']:.0f} s; clips.csv, licences.csv, summary.json in {out}")
+    print(
+        f"done in {summary['build_seconds']:.0f} s; clips.csv, licences.csv, summary.json in {out}"
+    )
     for failure in summary["failures"][:10]:
         print(f"failed: {failure['source']}: {failure['error']}", file=sys.stderr)
     return 0
@@ -78,7 +99,9 @@ def _run_stats(args: argparse.Namespace) -> int:
     from clapsep.model.corpus.report import format_stats, read_summary
 
     if not (args.dir / "summary.json").is_file():
-        raise UserError(f"no corpus in {args.dir} (summary.json missing); run `clapsep corpus build` first")
+        raise UserError(
+            f"no corpus in {args.dir} (summary.json missing); run `clapsep corpus build` first"
+        )
     print(format_stats(read_summary(args.dir)))
     return 0
 
@@ -87,10 +110,14 @@ def _run_example(args: argparse.Namespace) -> int:
     from clapsep.model.corpus.example import build_example
 
     if not (args.dir / "clips.csv").is_file():
-        raise UserError(f"no corpus in {args.dir} (clips.csv missing); run `clapsep corpus build` first")
+        raise UserError(
+            f"no corpus in {args.dir} (clips.csv missing); run `clapsep corpus build` first"
+        )
     try:
         sources = build_example(args.dir, args.out)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
-    print(f"wrote {args.out}: " + ", ".join(f"{k} from {len(v)} clip(s)" for k, v in sources.items()))
+    print(
+        f"wrote {args.out}: " + ", ".join(f"{k} from {len(v)} clip(s)" for k, v in sources.items())
+    )
     return 0

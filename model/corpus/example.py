@@ -106,20 +106,27 @@ def build_example(corpus: Path, out: Path) -> dict:
     speech = _at_level(speech, SPEECH_RMS_DBFS, sounding_only=True)
     traffic = _at_level(traffic, SPEECH_RMS_DBFS - TRAFFIC_BELOW_SPEECH_DB)
     birds = _at_level(birds, SPEECH_RMS_DBFS - BIRDS_BELOW_SPEECH_DB, sounding_only=True)
-    stems = {"speech": _stereo(speech, 0.0), "traffic": _stereo(traffic, -0.2, delay=int(0.011 * RATE)),
-             "birds": _stereo(birds, 0.6)}
+    stems = {
+        "speech": _stereo(speech, 0.0),
+        "traffic": _stereo(traffic, -0.2, delay=int(0.011 * RATE)),
+        "birds": _stereo(birds, 0.6),
+    }
     mixture = sum(stems.values())
     peak = float(np.abs(mixture).max())
     scale = min(1.0, 0.89 / peak)  # at most -1 dBFS
     out.mkdir(parents=True, exist_ok=True)
     for name, wave in {"mixture": mixture, **stems}.items():
-        with AudioFile(str(out / f"{name}.wav"), "w", samplerate=RATE, num_channels=2, bit_depth=16) as f:
+        with AudioFile(
+            str(out / f"{name}.wav"), "w", samplerate=RATE, num_channels=2, bit_depth=16
+        ) as f:
             f.write((wave * scale).astype(np.float32))
     sources = {"speech": speech_sources, "traffic": [Source(traffic_row)], "birds": bird_sources}
     (out / "SOURCES.md").write_text(_sources_text(sources), encoding="utf-8")
     summary = {name: [s.path for s in group] for name, group in sources.items()}
-    (out / "example.json").write_text(json.dumps({"seconds": SECONDS, "rate": RATE, "sources": summary},
-                                                 indent=2), encoding="utf-8")
+    (out / "example.json").write_text(
+        json.dumps({"seconds": SECONDS, "rate": RATE, "sources": summary}, indent=2),
+        encoding="utf-8",
+    )
     return summary
 
 
@@ -134,6 +141,8 @@ def _sources_text(sources: dict[str, list[Source]]) -> str:
         "| --- | --- | --- | --- |",
     ]
     for stem, group in sources.items():
-        lines += [f"| {stem} | {s.row['source_package']} | `{s.row['source_file']}` | {s.row['licence']} |"
-                  for s in group]
+        lines += [
+            f"| {stem} | {s.row['source_package']} | `{s.row['source_file']}` | {s.row['licence']} |"
+            for s in group
+        ]
     return "\n".join(lines) + "\n"

@@ -87,14 +87,16 @@ class Segmenter:
         if len(self._carry):
             frame = self._carry
             self._carry = np.zeros(0, np.float32)
-            self._step(frame, bool(np.sqrt(np.mean(frame.astype(np.float64) ** 2)) >= self._threshold), out)
+            self._step(
+                frame, bool(np.sqrt(np.mean(frame.astype(np.float64) ** 2)) >= self._threshold), out
+            )
         self._close(out)
         return out
 
     def _step(self, frame: np.ndarray, active: bool, out: list[np.ndarray]) -> None:
         if active:
             if not self._clip:
-                self._clip = self._before[-self._pad:] if self._pad else []
+                self._clip = self._before[-self._pad :] if self._pad else []
                 self._clip_len = sum(len(f) for f in self._clip)
             self._silent_run = self._silent_samples = 0
             self._append(frame, out)
@@ -105,7 +107,7 @@ class Segmenter:
             if self._silent_run > self._gap:
                 self._close(out)
         else:
-            self._before = [*self._before[-self._pad:], frame] if self._pad else []
+            self._before = [*self._before[-self._pad :], frame] if self._pad else []
 
     def _append(self, frame: np.ndarray, out: list[np.ndarray]) -> None:
         self._clip.append(frame)
@@ -113,15 +115,25 @@ class Segmenter:
         if self._clip_len >= 2 * self._max:
             audio = np.concatenate(self._clip)
             out.append(audio[: self._max])
-            self._clip, self._clip_len = [audio[self._max:]], len(audio) - self._max
+            self._clip, self._clip_len = [audio[self._max :]], len(audio) - self._max
 
     def _close(self, out: list[np.ndarray]) -> None:
         if not self._clip:
             return
         audio = np.concatenate(self._clip)
         audio = audio[: len(audio) - max(0, self._silent_samples - self._pad * self._frame)]
-        self._before, self._clip, self._clip_len, self._silent_run, self._silent_samples = [], [], 0, 0, 0
-        pieces = [audio] if len(audio) <= self._max else [audio[: len(audio) // 2], audio[len(audio) // 2:]]
+        self._before, self._clip, self._clip_len, self._silent_run, self._silent_samples = (
+            [],
+            [],
+            0,
+            0,
+            0,
+        )
+        pieces = (
+            [audio]
+            if len(audio) <= self._max
+            else [audio[: len(audio) // 2], audio[len(audio) // 2 :]]
+        )
         out.extend(p for p in pieces if len(p) >= self.rules.min_clip_s * self.rules.sample_rate)
 
 
@@ -145,7 +157,10 @@ def normalise(clip: np.ndarray, threshold_dbfs: float, rules: ClipRules) -> np.n
     peak = float(np.max(np.abs(clip))) if len(clip) else 0.0
     if rms <= 0.0 or peak <= 0.0:
         return clip.astype(np.float32)
-    gain = min(10.0 ** (rules.target_rms_dbfs / 20.0) / rms, 10.0 ** (rules.peak_ceiling_dbfs / 20.0) / peak)
+    gain = min(
+        10.0 ** (rules.target_rms_dbfs / 20.0) / rms,
+        10.0 ** (rules.peak_ceiling_dbfs / 20.0) / peak,
+    )
     out = clip.astype(np.float32) * np.float32(gain)
     fade = min(len(out) // 2, round(rules.fade_s * rules.sample_rate))
     if fade:

@@ -15,10 +15,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clapsep.model.corpus.errors import CorpusError
+from clapsep.errors import UserError
 
 FORMAT = 1
-FINAL_SKIPS = frozenset({"clipping", "silent", "empty", "no_usable_audio"})  # re-reading changes nothing
+# A clip being written (`clapsep.files.temp_path` names it `.<stem>.<id>.part.wav`).
+PARTIAL_CLIPS = ".*.part.wav"
+FINAL_SKIPS = frozenset(
+    {"clipping", "silent", "empty", "no_usable_audio"}
+)  # re-reading changes nothing
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,15 @@ class Manifest:
         if settings_path.exists():
             existing = json.loads(settings_path.read_text())
             if existing != self.settings:
-                changed = sorted(k for k in {*existing, *self.settings} if existing.get(k) != self.settings.get(k))
-                raise CorpusError(f"{self.root} holds a corpus built with other settings ({', '.join(changed)}); "
-                                  "use another --out or the same settings")
+                changed = sorted(
+                    k
+                    for k in {*existing, *self.settings}
+                    if existing.get(k) != self.settings.get(k)
+                )
+                raise UserError(
+                    f"{self.root} holds a corpus built with other settings ({', '.join(changed)}); "
+                    "use another --out or the same settings"
+                )
         else:
             settings_path.write_text(json.dumps(self.settings, indent=2) + "\n")
         if self._path.exists():
@@ -75,7 +85,7 @@ class Manifest:
                     if line.strip():
                         record = Record.from_json(line)
                         self.records[record.key] = record
-        for partial in (self.root / "clips").rglob("*.partial.wav"):
+        for partial in (self.root / "clips").rglob(PARTIAL_CLIPS):
             partial.unlink()  # left by an interrupted write; its source is redone
 
     def done(self, key: str) -> bool:

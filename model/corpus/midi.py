@@ -21,8 +21,11 @@ _TEMPO_US_PER_BEAT = 500_000
 DRUM_CHANNEL = 9
 
 _SCALES = {
-    "major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10), "dorian": (0, 2, 3, 5, 7, 9, 10),
-    "major pentatonic": (0, 2, 4, 7, 9), "minor pentatonic": (0, 3, 5, 7, 10),
+    "major": (0, 2, 4, 5, 7, 9, 11),
+    "minor": (0, 2, 3, 5, 7, 8, 10),
+    "dorian": (0, 2, 3, 5, 7, 9, 10),
+    "major pentatonic": (0, 2, 4, 7, 9),
+    "minor pentatonic": (0, 3, 5, 7, 10),
 }
 _PROGRESSIONS = ((0, 3, 4, 0), (0, 5, 3, 4), (0, 4, 5, 3), (5, 3, 0, 4), (0, 3, 0, 4), (1, 4, 0, 0))
 STYLES = ("melody", "chords", "arpeggio", "bass", "pad", "power", "drums")
@@ -56,7 +59,9 @@ def midi_file(notes: list[Note], program: int, channel: int = 0) -> bytes:
     for n in notes:
         on = round(n.start * TICKS_PER_SECOND)
         off = max(on + 1, round((n.start + n.duration) * TICKS_PER_SECOND))
-        events.append((on, 2, bytes((0x90 | n.channel, n.pitch & 0x7F, max(1, min(127, n.velocity))))))
+        events.append(
+            (on, 2, bytes((0x90 | n.channel, n.pitch & 0x7F, max(1, min(127, n.velocity)))))
+        )
         events.append((off, 1, bytes((0x80 | n.channel, n.pitch & 0x7F, 0))))
     events.sort(key=lambda e: (e[0], e[1]))  # note-offs before note-ons at the same tick
     track = bytearray()
@@ -69,7 +74,9 @@ def midi_file(notes: list[Note], program: int, channel: int = 0) -> bytes:
     return header + b"MTrk" + struct.pack(">I", len(track)) + bytes(track)
 
 
-def phrase(rng: random.Random, style: str, low: int, high: int, start: float, max_s: float) -> list[Note]:
+def phrase(
+    rng: random.Random, style: str, low: int, high: int, start: float, max_s: float
+) -> list[Note]:
     """One phrase of whole bars, at most `max_s` long, starting at `start` seconds."""
     beat = 60.0 / rng.uniform(72.0, 140.0)
     bars = max(1, min(4, int(max_s // (4 * beat))))
@@ -86,27 +93,43 @@ def phrase(rng: random.Random, style: str, low: int, high: int, start: float, ma
         if style == "melody":
             notes += _melody(rng, pool, t0, beat, notes[-1].pitch if notes else None)
         elif style == "bass":
-            hits = rng.choice(((0, 1, 2, 3), (0, 2, 3), (0, 1, 2), (0, 1.5, 2, 3), (0, 0.5, 1, 2, 3)))
+            hits = rng.choice(
+                ((0, 1, 2, 3), (0, 2, 3), (0, 1, 2), (0, 1.5, 2, 3), (0, 0.5, 1, 2, 3))
+            )
             ends = (*hits[1:], 4)
-            notes += [Note(t0 + h * beat, (e - h) * beat * 0.9, chord[0], rng.randint(70, 105))
-                      for h, e in zip(hits, ends, strict=True)]
+            notes += [
+                Note(t0 + h * beat, (e - h) * beat * 0.9, chord[0], rng.randint(70, 105))
+                for h, e in zip(hits, ends, strict=True)
+            ]
         elif style == "pad":
             notes += [Note(t0, 4 * beat, p, rng.randint(60, 90)) for p in chord]
         elif style == "arpeggio":
-            notes += [Note(t0 + i * beat / 2, beat / 2, chord[i % len(chord)], rng.randint(60, 100)) for i in range(8)]
+            notes += [
+                Note(t0 + i * beat / 2, beat / 2, chord[i % len(chord)], rng.randint(60, 100))
+                for i in range(8)
+            ]
         elif style == "power":
             hits = (0, 1.5, 2, 3) if rng.random() < 0.5 else (0, 1, 2, 3)
             fifth = [chord[0], chord[0] + 7]  # a power chord: root and fifth
-            notes += [Note(t0 + h * beat, beat * 0.45, p, rng.randint(80, 115)) for h in hits for p in fifth]
+            notes += [
+                Note(t0 + h * beat, beat * 0.45, p, rng.randint(80, 115))
+                for h in hits
+                for p in fifth
+            ]
         else:  # chords
             hits = rng.choice(((0, 2), (0, 1, 2, 3), (0, 1.5, 3)))
-            notes += [Note(t0 + h * beat, beat * 1.4, p, rng.randint(55, 100)) for h in hits for p in chord]
+            notes += [
+                Note(t0 + h * beat, beat * 1.4, p, rng.randint(55, 100))
+                for h in hits
+                for p in chord
+            ]
     end = start + bars * 4 * beat  # nothing rings past the last bar
     return [replace(n, duration=min(n.duration, end - n.start)) for n in notes]
 
 
-def _chord(pool: list[int], scale: tuple[int, ...], root: int, degree: int, high: int,
-           rng: random.Random) -> list[int]:
+def _chord(
+    pool: list[int], scale: tuple[int, ...], root: int, degree: int, high: int, rng: random.Random
+) -> list[int]:
     """A triad on `degree` of the scale, rooted in the lower half of the range, lowest note first."""
     classes = [(root + scale[(degree + k) % len(scale)]) % 12 for k in (0, 2, 4)]
     bases = [p for p in pool if p % 12 == classes[0] and p + 7 <= high] or pool[:1]
@@ -118,7 +141,9 @@ def _chord(pool: list[int], scale: tuple[int, ...], root: int, degree: int, high
     return chord
 
 
-def _melody(rng: random.Random, pool: list[int], t0: float, beat: float, last: int | None) -> list[Note]:
+def _melody(
+    rng: random.Random, pool: list[int], t0: float, beat: float, last: int | None
+) -> list[Note]:
     index = pool.index(last) if last in pool else rng.randrange(len(pool))
     notes, t = [], 0.0
     while t < 4.0:
@@ -145,19 +170,46 @@ def _groove(rng: random.Random, beat: float, bars: int, start: float) -> list[No
         for i in range(4 * subdivision):
             pos = i / subdivision
             if fill and pos >= 3:
-                notes.append(Note(t0 + pos * beat, beat / 4, rng.choice((45, 47, 48, 50, snare)), 100, DRUM_CHANNEL))
+                notes.append(
+                    Note(
+                        t0 + pos * beat,
+                        beat / 4,
+                        rng.choice((45, 47, 48, 50, snare)),
+                        100,
+                        DRUM_CHANNEL,
+                    )
+                )
                 continue
             pitch = open_hat if hat == closed_hat and pos == 3.5 and rng.random() < 0.3 else hat
-            notes.append(Note(t0 + pos * beat, beat / 4, pitch, 70 + (20 if i % subdivision == 0 else 0), DRUM_CHANNEL))
+            notes.append(
+                Note(
+                    t0 + pos * beat,
+                    beat / 4,
+                    pitch,
+                    70 + (20 if i % subdivision == 0 else 0),
+                    DRUM_CHANNEL,
+                )
+            )
             if pos in kicks:
-                notes.append(Note(t0 + pos * beat, beat / 4, kick, rng.randint(95, 120), DRUM_CHANNEL))
+                notes.append(
+                    Note(t0 + pos * beat, beat / 4, kick, rng.randint(95, 120), DRUM_CHANNEL)
+                )
             if pos in (1, 3):
-                notes.append(Note(t0 + pos * beat, beat / 4, snare, rng.randint(90, 120), DRUM_CHANNEL))
+                notes.append(
+                    Note(t0 + pos * beat, beat / 4, snare, rng.randint(90, 120), DRUM_CHANNEL)
+                )
     return notes
 
 
-def phrases(rng: random.Random, style: str, low: int, high: int, count: int, max_s: float = 9.0,
-            gap_s: float = 2.5) -> list[Note]:
+def phrases(
+    rng: random.Random,
+    style: str,
+    low: int,
+    high: int,
+    count: int,
+    max_s: float = 9.0,
+    gap_s: float = 2.5,
+) -> list[Note]:
     """`count` phrases one after another, `gap_s` of silence between them."""
     notes: list[Note] = []
     t = 0.5

@@ -101,10 +101,16 @@ def _zip_items(package: Package) -> Iterator[SourceItem]:
 
 def _archive_items(package: Package, path: str, prefix: str) -> Iterator[SourceItem]:
     with zipfile.ZipFile(path) as archive:
-        members = sorted(i.filename for i in archive.infolist() if i.filename.lower().endswith(AUDIO_EXTENSIONS))
+        members = sorted(
+            i.filename for i in archive.infolist() if i.filename.lower().endswith(AUDIO_EXTENSIONS)
+        )
     for member in members:
-        yield SourceItem(package.name, prefix + member, f"{path}:{member}",
-                         lambda member=member: _zip_member(path, member))
+        yield SourceItem(
+            package.name,
+            prefix + member,
+            f"{path}:{member}",
+            lambda member=member: _zip_member(path, member),
+        )
 
 
 @contextlib.contextmanager
@@ -138,10 +144,14 @@ def _cat_items(package: Package) -> Iterator[SourceItem]:
         originals = _ORIGINAL.findall(description)
         licence = _LICENCE.search(description)
         yield SourceItem(
-            package.name, f"{index:02d} {title}", f"{package.root}:{index:02d} {title}",
+            package.name,
+            f"{index:02d} {title}",
+            f"{package.root}:{index:02d} {title}",
             lambda offset=offset, size=size: _window(package.root, offset, size),
             licence=licence.group(1).strip() if licence else package.licence,
-            group=originals[0] if originals else title,  # clips edited from one recording stay together
+            group=originals[0]
+            if originals
+            else title,  # clips edited from one recording stay together
         )
 
 
@@ -163,7 +173,9 @@ def read_queen_table(path: str) -> list[tuple[str, int, int]]:
             raise ValueError(f"{path}: not a QTBL resource table")
         compression, (count,) = header[12], struct.unpack(">H", header[13:15])
         if compression != 1:
-            raise ValueError(f"{path}: compression {compression} is not MP3; only the MP3 rebuild is read")
+            raise ValueError(
+                f"{path}: compression {compression} is not MP3; only the MP3 rebuild is read"
+            )
         entries = []
         for _ in range(count):
             record = f.read(21)
@@ -175,8 +187,12 @@ def read_queen_table(path: str) -> list[tuple[str, int, int]]:
 def _queen_items(package: Package) -> Iterator[SourceItem]:
     speech = (e for e in read_queen_table(package.root) if e[0].upper().endswith(QUEEN_SPEECH))
     for name, offset, size in sorted(speech):
-        yield SourceItem(package.name, name, f"{package.root}:{name}",
-                         lambda offset=offset, size=size: _window(package.root, offset, size))
+        yield SourceItem(
+            package.name,
+            name,
+            f"{package.root}:{name}",
+            lambda offset=offset, size=size: _window(package.root, offset, size),
+        )
 
 
 @contextlib.contextmanager

@@ -31,15 +31,21 @@ def unit_hash(seed: int, name: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-def assign_splits(groups_by_label: Mapping[str, Set[str]], seed: int, val_share: float = 0.1,
-                  sizes: Mapping[str, float] | None = None) -> dict[str, str]:
+def assign_splits(
+    groups_by_label: Mapping[str, Set[str]],
+    seed: int,
+    val_share: float = 0.1,
+    sizes: Mapping[str, float] | None = None,
+) -> dict[str, str]:
     """group -> "train" or "val", for every group named in `groups_by_label` (sizes default to 1)."""
     size = (lambda g: sizes.get(g, 0.0)) if sizes is not None else (lambda g: 1.0)
 
     def order(g: str) -> float:
         return unit_hash(seed, g)
 
-    split = {g: VAL if order(g) < val_share else TRAIN for gs in groups_by_label.values() for g in gs}
+    split = {
+        g: VAL if order(g) < val_share else TRAIN for gs in groups_by_label.values() for g in gs
+    }
     pinned: set[str] = set()  # moved for one label: later labels sharing the group leave it be
 
     def move(group: str, side: str) -> None:

@@ -70,9 +70,19 @@ SENTENCES: dict[str, tuple[str, ...]] = {
 
 # (voice argument, language); espeak-ng variants m*/f* change pitch and formants.
 _ESPEAK_VOICES = (
-    ("en+m1", "en"), ("en+f2", "en"), ("en-us+m3", "en"), ("en-us+f4", "en"), ("en+m7", "en"),
-    ("de+m2", "de"), ("de+f3", "de"), ("fr+m4", "fr"), ("fr+f1", "fr"),
-    ("es+m3", "es"), ("es+f5", "es"), ("it+m1", "it"), ("it+f2", "it"),
+    ("en+m1", "en"),
+    ("en+f2", "en"),
+    ("en-us+m3", "en"),
+    ("en-us+f4", "en"),
+    ("en+m7", "en"),
+    ("de+m2", "de"),
+    ("de+f3", "de"),
+    ("fr+m4", "fr"),
+    ("fr+f1", "fr"),
+    ("es+m3", "es"),
+    ("es+f5", "es"),
+    ("it+m1", "it"),
+    ("it+f2", "it"),
 )
 _FLITE_VOICES = (("slt", "en"), ("awb", "en"), ("rms", "en"), ("kal", "en"))
 
@@ -82,11 +92,15 @@ def items(package: Package, seed: int) -> Iterator[SourceItem]:
     voices = _ESPEAK_VOICES if package.name == "espeak-ng" else _FLITE_VOICES
     for voice, language in voices:
         rng = random.Random(f"{seed}:{package.name}:{voice}")
-        sentences = rng.sample(SENTENCES[language], min(SENTENCES_PER_VOICE, len(SENTENCES[language])))
+        sentences = rng.sample(
+            SENTENCES[language], min(SENTENCES_PER_VOICE, len(SENTENCES[language]))
+        )
         for index, text in enumerate(sentences):
             relpath = f"{voice}/{language}-{index:02d}.txt"
             yield SourceItem(
-                package.name, relpath, f"{package.root}:{relpath}",
+                package.name,
+                relpath,
+                f"{package.root}:{relpath}",
                 lambda voice=voice, text=text: _speak(package.name, voice, text),
                 entry=Entry("speech_synthetic", f"{package.name}:voice-{voice}", language=language),
                 generated=True,
@@ -103,8 +117,12 @@ def synth_command(program: str, voice: str, text: str, out: Path) -> list[str]:
 def _speak(program: str, voice: str, text: str) -> Iterator[BinaryIO]:
     with tempfile.TemporaryDirectory(prefix="clapsep-tts-") as tmp:
         out = Path(tmp) / "speech.wav"
-        result = subprocess.run(synth_command(program, voice, text, out), capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            synth_command(program, voice, text, out), capture_output=True, text=True, timeout=120
+        )
         if result.returncode != 0 or not out.exists():
-            raise RuntimeError(f"{program} failed ({result.returncode}): {result.stderr.strip()[:200]}")
+            raise RuntimeError(
+                f"{program} failed ({result.returncode}): {result.stderr.strip()[:200]}"
+            )
         with open(out, "rb") as stream:
             yield stream

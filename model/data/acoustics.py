@@ -44,7 +44,9 @@ def room_impulse(rng: np.random.Generator, rate: int = SEPARATION_RATE) -> np.nd
     dims = np.array([rng.uniform(lo, hi) for lo, hi in _ROOM_DIMS])
     rt60 = float(rng.uniform(*_RT60_RANGE))
     absorption, max_order = pra.inverse_sabine(rt60, dims)
-    room = pra.ShoeBox(dims, fs=rate, materials=pra.Material(absorption), max_order=min(max_order, 12))
+    room = pra.ShoeBox(
+        dims, fs=rate, materials=pra.Material(absorption), max_order=min(max_order, 12)
+    )
     margin = 0.5
     talker = np.array([rng.uniform(margin, d - margin) for d in dims[:2]] + [rng.uniform(1.2, 1.8)])
     mic = np.array([rng.uniform(margin, d - margin) for d in dims[:2]] + [rng.uniform(0.8, 2.0)])
@@ -79,7 +81,9 @@ def reverberate(wave: np.ndarray, rir: np.ndarray) -> np.ndarray:
     return (wet * np.sqrt(energy / wet_energy)).astype(np.float32)
 
 
-def telephone(wave: np.ndarray, rng: np.random.Generator, rate: int = SEPARATION_RATE) -> np.ndarray:
+def telephone(
+    wave: np.ndarray, rng: np.random.Generator, rate: int = SEPARATION_RATE
+) -> np.ndarray:
     """A phone or radio insert: mild saturation, then the line's band-pass around 300-3400 Hz
     (edges drawn); the band limit comes last, so no distortion product falls outside it."""
     drive = float(rng.uniform(1.0, 3.0))
@@ -91,8 +95,9 @@ def telephone(wave: np.ndarray, rng: np.random.Generator, rate: int = SEPARATION
     return sosfilt(sos, driven).astype(np.float32)
 
 
-def level_ride(wave: np.ndarray, rng: np.random.Generator, depth_db: float,
-               rate: int = SEPARATION_RATE) -> np.ndarray:
+def level_ride(
+    wave: np.ndarray, rng: np.random.Generator, depth_db: float, rate: int = SEPARATION_RATE
+) -> np.ndarray:
     """A slow gain envelope (moves every 0.5-2 s, smooth), within +-`depth_db`; never clips
     on its own, since `mixing.mix` applies the peak rule afterwards."""
     step = int(rng.uniform(0.5, 2.0) * rate)
@@ -102,7 +107,9 @@ def level_ride(wave: np.ndarray, rng: np.random.Generator, depth_db: float,
     return (wave * 10.0 ** (curve / 20.0)).astype(np.float32)
 
 
-def apply(wave: np.ndarray, conditions: Conditions, rooms: RoomBank, rng: np.random.Generator) -> np.ndarray:
+def apply(
+    wave: np.ndarray, conditions: Conditions, rooms: RoomBank, rng: np.random.Generator
+) -> np.ndarray:
     """Each condition with its own chance, in the order the signal meets them:
     the room, then the phone line, then the mixer's fader."""
     if conditions.reverb_prob > 0 and rng.random() < conditions.reverb_prob:

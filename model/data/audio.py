@@ -16,7 +16,9 @@ from clapsep.model.configs import SEPARATION_RATE
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".aiff", ".aif", ".m4a")
 
 
-def load_audio(path: Path, rate: int = SEPARATION_RATE, max_seconds: float | None = None) -> np.ndarray:
+def load_audio(
+    path: Path, rate: int = SEPARATION_RATE, max_seconds: float | None = None
+) -> np.ndarray:
     """Mono float32 [samples] at `rate`; at most `max_seconds` are decoded."""
     with AudioFile(str(path)) as source, source.resampled_to(rate) as resampled:
         frames = resampled.frames

@@ -47,8 +47,12 @@ def read_caption_csv(path: Path, root: Path | None = None) -> list[Clip]:
     return clips
 
 
-def read_labelled(source: Path, template: str = DEFAULT_TEMPLATE, root: Path | None = None,
-                  required: Collection[str] = ()) -> list[Clip]:
+def read_labelled(
+    source: Path,
+    template: str = DEFAULT_TEMPLATE,
+    root: Path | None = None,
+    required: Collection[str] = (),
+) -> list[Clip]:
     """Labelled single-source clips from a `clips.csv`-style table or a `<label>/<file>` tree.
 
     A table must have `path` and `label` columns, plus the `required` ones.
@@ -57,7 +61,8 @@ def read_labelled(source: Path, template: str = DEFAULT_TEMPLATE, root: Path | N
     if source.is_dir():
         return [
             Clip(f, (template.format(label=f.parent.name),), label=f.parent.name)
-            for f in sorted(source.rglob("*")) if f.suffix.lower() in AUDIO_SUFFIXES and f.parent != source
+            for f in sorted(source.rglob("*"))
+            if f.suffix.lower() in AUDIO_SUFFIXES and f.parent != source
         ]
     root = Path(root) if root is not None else source.parent
     with source.open(newline="", encoding="utf-8") as f:
@@ -65,15 +70,24 @@ def read_labelled(source: Path, template: str = DEFAULT_TEMPLATE, root: Path | N
         rows = list(reader)
     missing = set(required) - set(reader.fieldnames or [])
     if missing:
-        raise ValueError(f"{source}: not a corpus table, missing column(s) {', '.join(sorted(missing))}")
+        raise ValueError(
+            f"{source}: not a corpus table, missing column(s) {', '.join(sorted(missing))}"
+        )
     if rows and not {"path", "label"} <= set(rows[0]):
         raise ValueError(f"{source}: a labelled-clip table needs 'path' and 'label' columns")
     clips = []
     for row in rows:
         label = row["label"].strip()
-        clips.append(Clip(root / row["path"].strip(), (_cell(row, "caption") or template.format(label=label),),
-                          label=label, split=_cell(row, "split"), group=_cell(row, "group"),
-                          category=_cell(row, "category")))
+        clips.append(
+            Clip(
+                root / row["path"].strip(),
+                (_cell(row, "caption") or template.format(label=label),),
+                label=label,
+                split=_cell(row, "split"),
+                group=_cell(row, "group"),
+                category=_cell(row, "category"),
+            )
+        )
     return clips
 
 
@@ -89,11 +103,15 @@ def split_clips(clips: list[Clip], val_fraction: float = 0.05) -> tuple[list[Cli
     split (the corpus's held-out `test` sources) is in neither.
     """
     if any(c.split for c in clips):
-        return [c for c in clips if c.split in (None, "train")], [c for c in clips if c.split == "val"]
+        return [c for c in clips if c.split in (None, "train")], [
+            c for c in clips if c.split == "val"
+        ]
     if val_fraction <= 0:
         return list(clips), []
     every = max(2, round(1 / val_fraction))
     keys = sorted({c.group or str(c.path) for c in clips})
     held = set(keys[::every])
-    return ([c for c in clips if (c.group or str(c.path)) not in held],
-            [c for c in clips if (c.group or str(c.path)) in held])
+    return (
+        [c for c in clips if (c.group or str(c.path)) not in held],
+        [c for c in clips if (c.group or str(c.path)) in held],
+    )

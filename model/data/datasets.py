@@ -28,8 +28,14 @@ ItemKey = tuple[int, int]  # (epoch, index); validation items use epoch -1
 class SupervisedMixtures(Dataset):
     """Target + interferer(s) at a drawn SNR, with both sides' captions and clean audio."""
 
-    def __init__(self, clips: list[Clip], store: ClipStore, config: MixConfig, seed: int,
-                 validation: bool = False) -> None:
+    def __init__(
+        self,
+        clips: list[Clip],
+        store: ClipStore,
+        config: MixConfig,
+        seed: int,
+        validation: bool = False,
+    ) -> None:
         if len(clips) < 2:
             raise ValueError("supervised mixtures need at least two clips")
         self.clips, self.store, self.config, self.seed = clips, store, config, seed
@@ -39,9 +45,13 @@ class SupervisedMixtures(Dataset):
             by_family[clip.family].append(clip)
         self.families = sorted(by_family)
         self.by_family = [by_family[f] for f in self.families]
-        weights = np.array([len(c) for c in self.by_family], dtype=float) ** config.label_temperature
+        weights = (
+            np.array([len(c) for c in self.by_family], dtype=float) ** config.label_temperature
+        )
         self.family_weights = weights / weights.sum()
-        self.speech_families = np.array([members[0].category == SPEECH for members in self.by_family])
+        self.speech_families = np.array(
+            [members[0].category == SPEECH for members in self.by_family]
+        )
         self.rooms = acoustics.RoomBank(seed)
 
     @property
@@ -56,7 +66,9 @@ class SupervisedMixtures(Dataset):
         epoch, index = (-1, key) if isinstance(key, int) else key
         return np.random.default_rng([self.seed, epoch + 1, index, 1 if self.validation else 0])
 
-    def _draw(self, rng: np.random.Generator, excluding: str | None = None, speech: bool | None = None) -> Clip:
+    def _draw(
+        self, rng: np.random.Generator, excluding: str | None = None, speech: bool | None = None
+    ) -> Clip:
         """A clip of a tempered family draw; `speech` True / False keeps only voice / non-voice families."""
         weights = self.family_weights.copy()
         if excluding is not None:
@@ -70,7 +82,9 @@ class SupervisedMixtures(Dataset):
 
     def _source(self, clip: Clip, rng: np.random.Generator) -> np.ndarray:
         """A crop of the clip, augmented; voices also arrive through rooms, phones and faders."""
-        wave = augment(random_crop(self.store.get(clip.path), self.config.crop_samples, rng), self.config, rng)
+        wave = augment(
+            random_crop(self.store.get(clip.path), self.config.crop_samples, rng), self.config, rng
+        )
         if clip.category == SPEECH and self.config.dialogue.active and not self.validation:
             wave = acoustics.apply(wave, self.config.dialogue, self.rooms, rng)
         return wave
@@ -78,8 +92,13 @@ class SupervisedMixtures(Dataset):
     def _dialogue_item(self, rng: np.random.Generator) -> bool:
         """Whether this training item is speech against everything else (drawn first, per item)."""
         cfg = self.config
-        return (not self.validation and cfg.speech_share > 0 and bool(self.speech_families.any())
-                and bool((~self.speech_families).any()) and rng.random() < cfg.speech_share)
+        return (
+            not self.validation
+            and cfg.speech_share > 0
+            and bool(self.speech_families.any())
+            and bool((~self.speech_families).any())
+            and rng.random() < cfg.speech_share
+        )
 
     def __getitem__(self, key: ItemKey | int) -> dict:
         rng = self._rng(key)
@@ -95,16 +114,23 @@ class SupervisedMixtures(Dataset):
         if not self.validation and cfg.noise_prob > 0 and rng.random() < cfg.noise_prob:
             noise, negative = colored_noise(length, rng)
         else:
-            count = int(rng.integers(cfg.speech_interferers[0], cfg.speech_interferers[1] + 1)) if dialogue \
+            count = (
+                int(rng.integers(cfg.speech_interferers[0], cfg.speech_interferers[1] + 1))
+                if dialogue
                 else cfg.interferers
-            others = [self._draw(rng, excluding=target_clip.family, speech=False if dialogue else None)
-                      for _ in range(count)]
+            )
+            others = [
+                self._draw(rng, excluding=target_clip.family, speech=False if dialogue else None)
+                for _ in range(count)
+            ]
             noise = sum(self._source(c, rng) for c in others)
             negative = " and ".join(c.captions[int(rng.integers(len(c.captions)))] for c in others)
         snr = float(rng.uniform(*cfg.speech_snr_range)) if dialogue else cfg.draw_snr(rng)
         mixture, target, noise = mix(target, noise, snr)
         return {
-            "mixture": mixture, "target": target, "noise": noise,
+            "mixture": mixture,
+            "target": target,
+            "noise": noise,
             "positive": target_clip.captions[int(rng.integers(len(target_clip.captions)))],
             "negative": negative,
         }
@@ -123,7 +149,9 @@ class NaturalMixtures(Dataset):
         epoch, index = key
         rng = np.random.default_rng([self.seed, epoch + 1, index, 2])
         clip = self.clips[index]
-        wave = augment(random_crop(self.store.get(clip.path), self.config.crop_samples, rng), self.config, rng)
+        wave = augment(
+            random_crop(self.store.get(clip.path), self.config.crop_samples, rng), self.config, rng
+        )
         return {"mixture": wave, "caption": clip.captions[int(rng.integers(len(clip.captions)))]}
 
 
@@ -134,11 +162,14 @@ class StepBatches(Sampler):
     rank r takes its slice, so the world together sees every item once per epoch.
     """
 
-    def __init__(self, size: int, batch_size: int, seed: int, start: int = 0, rank: int = 0,
-                 world: int = 1) -> None:
+    def __init__(
+        self, size: int, batch_size: int, seed: int, start: int = 0, rank: int = 0, world: int = 1
+    ) -> None:
         self.per_epoch = size // (batch_size * world)
         if self.per_epoch == 0:
-            raise ValueError(f"{size} items cannot fill one batch of {batch_size} x {world} processes")
+            raise ValueError(
+                f"{size} items cannot fill one batch of {batch_size} x {world} processes"
+            )
         self.size, self.batch_size, self.seed = size, batch_size, seed
         self.start, self.rank, self.world = start, rank, world
 

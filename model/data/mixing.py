@@ -79,7 +79,9 @@ def scale_to_snr(target: np.ndarray, noise: np.ndarray, snr_db: float) -> np.nda
     return (noise * gain).astype(np.float32)
 
 
-def mix(target: np.ndarray, noise: np.ndarray, snr_db: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mix(
+    target: np.ndarray, noise: np.ndarray, snr_db: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mixture, target, noise) at `snr_db`; if the mixture peaks above 1 all three are
     scaled to a 0.9 peak, as the published recipe does."""
     noise = scale_to_snr(target, noise, snr_db)
@@ -106,7 +108,9 @@ NOISE_CAPTIONS = (
 )
 
 
-def colored_noise(length: int, rng: np.random.Generator, rate: int = SEPARATION_RATE) -> tuple[np.ndarray, str]:
+def colored_noise(
+    length: int, rng: np.random.Generator, rate: int = SEPARATION_RATE
+) -> tuple[np.ndarray, str]:
     """Stationary noise with a random 1/f**slope spectrum (slope 0..2), and a caption saying
     what it sounds like; unit RMS (`mix` sets the level)."""
     slope = float(rng.uniform(0.0, 2.0))

@@ -38,8 +38,13 @@ def synth(family: str, seconds: float, rng: np.random.Generator) -> np.ndarray:
     return (0.3 * wave / (np.max(np.abs(wave)) + 1e-9)).astype(np.float32)
 
 
-def write_synthetic_corpus(folder: Path, per_family: int = 6, seconds: float = 1.5, seed: int = 0,
-                           families: tuple[str, ...] = tuple(FAMILIES)) -> Path:
+def write_synthetic_corpus(
+    folder: Path,
+    per_family: int = 6,
+    seconds: float = 1.5,
+    seed: int = 0,
+    families: tuple[str, ...] = tuple(FAMILIES),
+) -> Path:
     """Write clips, `clips.csv` and `mixtures.csv` under `folder`; returns `clips.csv`."""
     folder = Path(folder)
     chosen = {f: FAMILIES[f] for f in families}
@@ -50,8 +55,15 @@ def write_synthetic_corpus(folder: Path, per_family: int = 6, seconds: float = 1
         for i in range(per_family):
             rel = f"clips/{family}-{i:03d}.wav"
             sf.write(folder / rel, synth(family, seconds, rng), SEPARATION_RATE, subtype="FLOAT")
-            rows.append({"path": rel, "label": family, "caption": caption if i % 2 else "",
-                         "split": "val" if i == per_family - 1 else "train", "group": f"{family}-{i}"})
+            rows.append(
+                {
+                    "path": rel,
+                    "label": family,
+                    "caption": caption if i % 2 else "",
+                    "split": "val" if i == per_family - 1 else "train",
+                    "group": f"{family}-{i}",
+                }
+            )
     with (folder / "clips.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["path", "label", "caption", "split", "group"])
         writer.writeheader()

@@ -44,7 +44,9 @@ class TorchBackend:
         from clapsep.model.condition import Query
 
         self._torch, self._query = torch, Query
-        self.device = torch.device("cuda" if device in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
+        self.device = torch.device(
+            "cuda" if device in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
+        )
         self.model = load_model_dir(model_dir).to(self.device)
         self.name = f"torch:{model_dir}"
 
@@ -55,14 +57,21 @@ class TorchBackend:
         from clapsep.model.configs import QUERY_RATE
         from clapsep.model.data.audio import load_audio
 
-        shots = [self._torch.from_numpy(load_audio(p, rate=QUERY_RATE)).to(self.device) for p in side.audio]
+        shots = [
+            self._torch.from_numpy(load_audio(p, rate=QUERY_RATE)).to(self.device)
+            for p in side.audio
+        ]
         return self._query(text=side.text, audio=shots)
 
-    def __call__(self, mixture: np.ndarray, positive: QuerySide | None, negative: QuerySide | None) -> np.ndarray:
+    def __call__(
+        self, mixture: np.ndarray, positive: QuerySide | None, negative: QuerySide | None
+    ) -> np.ndarray:
         torch = self._torch
         with torch.no_grad():
             condition = self.model.condition(self._side(positive), self._side(negative))
-            x = torch.from_numpy(np.ascontiguousarray(mixture, dtype=np.float32))[None].to(self.device)
+            x = torch.from_numpy(np.ascontiguousarray(mixture, dtype=np.float32))[None].to(
+                self.device
+            )
             return self.model(x, condition.to(self.device))[0].cpu().numpy()
 
 
@@ -81,7 +90,9 @@ class OnnxBackend:
     def _side(self, side: QuerySide | None) -> "QuerySpec | None":
         return None if side is None else self._spec(text=side.text, audio_files=side.audio)
 
-    def __call__(self, mixture: np.ndarray, positive: QuerySide | None, negative: QuerySide | None) -> np.ndarray:
+    def __call__(
+        self, mixture: np.ndarray, positive: QuerySide | None, negative: QuerySide | None
+    ) -> np.ndarray:
         condition = self.queries.condition(self._side(positive), self._side(negative))
         x = np.ascontiguousarray(mixture, dtype=np.float32)[None]
         return self.separator.separate(x, np.asarray(condition, dtype=np.float32)[None])[0]
@@ -98,4 +109,6 @@ def open_backend(path: Path, device: str = "cpu") -> TorchBackend | OnnxBackend:
     for sub in ("best", "model"):
         if (path / sub / MODEL_CONFIG_FILE).is_file():
             return TorchBackend(path / sub, device)
-    raise UserError(f"{path} is neither a model package, a model directory nor a training run folder")
+    raise UserError(
+        f"{path} is neither a model package, a model directory nor a training run folder"
+    )

@@ -28,14 +28,21 @@ def read_held_out_clips(table: Path) -> list[Clip]:
     (`model.data.catalog.read_labelled`: a missing caption is the training template)."""
     table = Path(table)
     clips = read_labelled(table, root=Path(), required=("path", "label", "split"))
-    return [replace(c, path=Path(os.path.relpath(c.path, table.parent)) if c.path.is_absolute() else c.path)
-            for c in clips if c.split in HELDOUT_SPLITS]
+    return [
+        replace(
+            c, path=Path(os.path.relpath(c.path, table.parent)) if c.path.is_absolute() else c.path
+        )
+        for c in clips
+        if c.split in HELDOUT_SPLITS
+    ]
 
 
 def read_val_clips(table: Path, split: str = VAL_SPLIT) -> list[Clip]:
     """The clips of one held-out split of a corpus table (`read_held_out_clips`)."""
     if split not in HELDOUT_SPLITS:
-        raise ValueError(f"held-out split must be one of {', '.join(HELDOUT_SPLITS)}, not {split!r}")
+        raise ValueError(
+            f"held-out split must be one of {', '.join(HELDOUT_SPLITS)}, not {split!r}"
+        )
     return [c for c in read_held_out_clips(table) if c.split == split]
 
 
@@ -61,8 +68,14 @@ def _grouped(clips: list[Clip], key: Callable[[Clip], str]) -> dict[str, list[Cl
     return groups
 
 
-def build_eval_list(clips: list[Clip], items: int, seed: int = 0, snr_db: float = 0.0,
-                    target_category: str | None = None, interferers: int = 1) -> list[MixtureItem]:
+def build_eval_list(
+    clips: list[Clip],
+    items: int,
+    seed: int = 0,
+    snr_db: float = 0.0,
+    target_category: str | None = None,
+    interferers: int = 1,
+) -> list[MixtureItem]:
     """`items` mixtures, labels taken round-robin in a seeded order (every usable label once
     before any repeats, a label's clips in a seeded order too); each interferer is a clip
     of a seeded label of another category, label first so that the corpus's largest
@@ -75,13 +88,20 @@ def build_eval_list(clips: list[Clip], items: int, seed: int = 0, snr_db: float 
     rng = random.Random(seed)
     by_label = _grouped(clips, lambda c: c.label or "")
     categories = {_category(c) for c in clips}
-    others = {cat: sorted({c.label or "" for c in clips if _category(c) != cat}) for cat in categories}
-    order = sorted(label for label, members in by_label.items()
-                   if any(others[_category(c)] for c in members)
-                   and (target_category is None or _category(members[0]) == target_category))
+    others = {
+        cat: sorted({c.label or "" for c in clips if _category(c) != cat}) for cat in categories
+    }
+    order = sorted(
+        label
+        for label, members in by_label.items()
+        if any(others[_category(c)] for c in members)
+        and (target_category is None or _category(members[0]) == target_category)
+    )
     if not order:
-        raise ValueError("no held-out clip has an interferer of another category"
-                         + (f" among {target_category!r} targets" if target_category else ""))
+        raise ValueError(
+            "no held-out clip has an interferer of another category"
+            + (f" among {target_category!r} targets" if target_category else "")
+        )
     rng.shuffle(order)
     pools = {label: [c for c in by_label[label] if others[_category(c)]] for label in order}
     for pool in pools.values():
@@ -94,8 +114,16 @@ def build_eval_list(clips: list[Clip], items: int, seed: int = 0, snr_db: float 
         # (sampling one label draws exactly as `rng.choice`: lists made before several were possible stay)
         labels = rng.sample(candidates, min(interferers, len(candidates)))
         noises = [rng.choice(by_label[label]) for label in labels]
-        mixtures.append(MixtureItem(_file(target), target.captions[0], NOISE_SEPARATOR.join(map(_file, noises)),
-                                    " and ".join(n.captions[0] for n in noises), snr_db, target.label))
+        mixtures.append(
+            MixtureItem(
+                _file(target),
+                target.captions[0],
+                NOISE_SEPARATOR.join(map(_file, noises)),
+                " and ".join(n.captions[0] for n in noises),
+                snr_db,
+                target.label,
+            )
+        )
     return mixtures
 
 
@@ -109,7 +137,9 @@ class ShotPool:
         self.by_file: dict[Path, Clip] = {}
         for clip in sorted(read_held_out_clips(self.table), key=_file):
             file = (root / clip.path).resolve()
-            self.by_label.setdefault((clip.split or VAL_SPLIT, clip.label or ""), []).append((file, clip))
+            self.by_label.setdefault((clip.split or VAL_SPLIT, clip.label or ""), []).append(
+                (file, clip)
+            )
             self.by_file[file] = clip
 
     def shots(self, item: MixtureItem, audio_root: Path, k: int) -> list[Path]:
@@ -119,8 +149,14 @@ class ShotPool:
         own = self.by_file.get(source)
         label = item.label or (own.label if own else None)
         split = own.split if own and own.split else VAL_SPLIT
-        candidates = [(file, clip) for file, clip in self.by_label.get((split, label or ""), []) if file != source]
+        candidates = [
+            (file, clip)
+            for file, clip in self.by_label.get((split, label or ""), [])
+            if file != source
+        ]
         random.Random(f"{self.seed}:{item.source}").shuffle(candidates)
         own_group = _recording(own) if own else None
-        candidates.sort(key=lambda fc: _recording(fc[1]) == own_group)  # stable: other recordings first
+        candidates.sort(
+            key=lambda fc: _recording(fc[1]) == own_group
+        )  # stable: other recordings first
         return [file for file, _ in candidates[:k]]

@@ -66,11 +66,16 @@ def scores(estimate: np.ndarray, reference: np.ndarray) -> dict[str, float] | No
     """The three metrics of one estimate; None for a silent reference."""
     if is_silent(reference):
         return None
-    return {"SDR": sdr(estimate, reference), "SDR-bss": sdr_bss(estimate, reference),
-            "SI-SDR": si_sdr(estimate, reference)}
+    return {
+        "SDR": sdr(estimate, reference),
+        "SDR-bss": sdr_bss(estimate, reference),
+        "SI-SDR": si_sdr(estimate, reference),
+    }
 
 
-def item_scores(estimate: np.ndarray, mixture: np.ndarray, reference: np.ndarray) -> dict[str, float | None]:
+def item_scores(
+    estimate: np.ndarray, mixture: np.ndarray, reference: np.ndarray
+) -> dict[str, float | None]:
     """Scores of the estimate and the improvements over the mixture (None when undefined)."""
     est, mix = scores(estimate, reference), scores(mixture, reference)
     if est is None or mix is None:

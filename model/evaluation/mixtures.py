@@ -47,11 +47,18 @@ def read_mixture_csv(path: Path) -> list[MixtureItem]:
         reader = csv.DictReader(f, skipinitialspace=True)
         missing = {"source_file", "positive_caption", "noise_file"} - set(reader.fieldnames or [])
         if missing:
-            raise ValueError(f"{path}: not a mixture list, missing column(s) {', '.join(sorted(missing))}")
+            raise ValueError(
+                f"{path}: not a mixture list, missing column(s) {', '.join(sorted(missing))}"
+            )
         return [
-            MixtureItem(row["source_file"], row["positive_caption"], row["noise_file"],
-                        row.get("negative_caption") or None, float(row.get("snr_db") or 0.0),
-                        row.get("class") or None)
+            MixtureItem(
+                row["source_file"],
+                row["positive_caption"],
+                row["noise_file"],
+                row.get("negative_caption") or None,
+                float(row.get("snr_db") or 0.0),
+                row.get("class") or None,
+            )
             for row in reader
         ]
 
@@ -84,6 +91,9 @@ def render(item: MixtureItem, root: Path, seconds: float = 10.0) -> tuple[np.nda
     SNR, and scaled to a 0.9 peak if the mixture would clip."""
     samples = round(seconds * SEPARATION_RATE)
     target = fit_length(load_audio(Path(root) / item.source, max_seconds=seconds), samples)
-    noise = sum(fit_length(load_audio(Path(root) / name, max_seconds=seconds), samples) for name in item.noise_files)
+    noise = sum(
+        fit_length(load_audio(Path(root) / name, max_seconds=seconds), samples)
+        for name in item.noise_files
+    )
     mixture, target, _ = mix(target, noise, item.snr_db)
     return mixture, target

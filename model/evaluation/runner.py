@@ -38,7 +38,9 @@ def shot_count(mode: str) -> int:
     return int(mode.split("-", 1)[1]) if mode.startswith("audio-") else 0
 
 
-def query_sides(item: MixtureItem, mode: str, shots: list[Path]) -> tuple[QuerySide | None, QuerySide | None, str | None]:
+def query_sides(
+    item: MixtureItem, mode: str, shots: list[Path]
+) -> tuple[QuerySide | None, QuerySide | None, str | None]:
     """(positive, negative, why the item cannot be run in this mode or None)."""
     if mode == "text-p":
         return QuerySide(text=item.query), None, None
@@ -47,15 +49,25 @@ def query_sides(item: MixtureItem, mode: str, shots: list[Path]) -> tuple[QueryS
             return None, None, "no negative caption"
         return None, QuerySide(text=item.negative), None
     if mode == "text-pn":
-        return QuerySide(text=item.query), QuerySide(text=item.negative) if item.negative else None, None
+        return (
+            QuerySide(text=item.query),
+            QuerySide(text=item.negative) if item.negative else None,
+            None,
+        )
     if not shots:
         return None, None, "no audio example of the label"
     return QuerySide(audio=tuple(shots)), None, None
 
 
-def evaluate(separate: Separate, items: list[MixtureItem], root: Path, seconds: float = 10.0,
-             modes: Iterable[str] = (DEFAULT_MODE,), shot_pool: ShotPool | None = None,
-             progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+def evaluate(
+    separate: Separate,
+    items: list[MixtureItem],
+    root: Path,
+    seconds: float = 10.0,
+    modes: Iterable[str] = (DEFAULT_MODE,),
+    shot_pool: ShotPool | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
     """Records (`mode`, queries, shot files, scores) item by item; an item a mode cannot run
     gets None scores and a `skipped` reason, which the aggregates count apart."""
     modes = list(modes)
@@ -72,12 +84,22 @@ def evaluate(separate: Separate, items: list[MixtureItem], root: Path, seconds: 
                 scores: dict[str, float | None] = {name: None for name in (*METRICS, *IMPROVEMENTS)}
             else:
                 scores = item_scores(separate(mixture, positive, negative), mixture, target)
-            records.append({
-                "mode": mode, "source": item.source, "noise": item.noise,
-                "query": positive.text if positive else None, "negative": negative.text if negative else None,
-                "shots": len(shots) if k else None, "shot_files": [str(p) for p in shots],
-                "snr_db": item.snr_db, "class": item.group, "skipped": skipped,
-                "silent_reference": not skipped and scores["SDR"] is None, **scores})
+            records.append(
+                {
+                    "mode": mode,
+                    "source": item.source,
+                    "noise": item.noise,
+                    "query": positive.text if positive else None,
+                    "negative": negative.text if negative else None,
+                    "shots": len(shots) if k else None,
+                    "shot_files": [str(p) for p in shots],
+                    "snr_db": item.snr_db,
+                    "class": item.group,
+                    "skipped": skipped,
+                    "silent_reference": not skipped and scores["SDR"] is None,
+                    **scores,
+                }
+            )
             if progress is not None:
                 progress(n * len(modes) + m + 1, total)
     return records

@@ -39,7 +39,9 @@ def load_clip(path: Path, samples: int, rng: random.Random | None) -> np.ndarray
     """Mono 32 kHz audio cut to `samples`: a random crop (or the centre when `rng` is None), zero-padded."""
     with AudioFile(str(path)) as f:
         if round(f.samplerate) != SEPARATION_RATE:
-            raise ValueError(f"{path}: expected {SEPARATION_RATE} Hz corpus audio, got {f.samplerate}")
+            raise ValueError(
+                f"{path}: expected {SEPARATION_RATE} Hz corpus audio, got {f.samplerate}"
+            )
         frames = f.frames
         start = 0
         if frames > samples:

@@ -14,8 +14,15 @@ def _run(args: argparse.Namespace) -> int:
     if not args.corpus:
         raise UserError("--corpus is required to train")
 
-    cfg = PretrainConfig(corpus=Path(args.corpus), run_dir=Path(args.run_dir), steps=args.steps,
-                         batch_size=args.batch_size, lr=args.lr, warmup_steps=args.warmup_steps, seed=args.seed)
+    cfg = PretrainConfig(
+        corpus=Path(args.corpus),
+        run_dir=Path(args.run_dir),
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        warmup_steps=args.warmup_steps,
+        seed=args.seed,
+    )
     try:
         trainer = Pretrainer(cfg)
     except FileNotFoundError as exc:
@@ -28,7 +35,9 @@ def _run(args: argparse.Namespace) -> int:
 def _export_init(run_dir: Path, out: Path) -> int:
     from clapsep.model.pretrain.init_model import write_init_model
 
-    checkpoint = next((run_dir / n for n in ("best.pt", "last.pt") if (run_dir / n).is_file()), None)
+    checkpoint = next(
+        (run_dir / n for n in ("best.pt", "last.pt") if (run_dir / n).is_file()), None
+    )
     if checkpoint is None:
         raise UserError(f"no checkpoint in {run_dir} (train first)")
     write_init_model(checkpoint, out)
@@ -37,10 +46,15 @@ def _export_init(run_dir: Path, out: Path) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("pretrain-clap", help="train the small CLAP of the bundled model (needs [train])")
+    p = subparsers.add_parser(
+        "pretrain-clap", help="train the small CLAP of the bundled model (needs [train])"
+    )
     p.add_argument("--corpus", help="corpus folder with clips.csv (clapsep corpus build)")
-    p.add_argument("--export-init", metavar="DIR",
-                   help="write the separator's starting model (best checkpoint of --run-dir) and exit")
+    p.add_argument(
+        "--export-init",
+        metavar="DIR",
+        help="write the separator's starting model (best checkpoint of --run-dir) and exit",
+    )
     p.add_argument("--run-dir", required=True, help="run folder; an existing run resumes")
     p.add_argument("--steps", type=int, default=20000)
     p.add_argument("--batch-size", type=int, default=24)

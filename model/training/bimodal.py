@@ -27,7 +27,21 @@ _CONNECTIVES = re.compile(
     r"|\bas\b|\bbefore\b|\bafter\b|\bover\b",
     flags=re.IGNORECASE,
 )
-_STOP = {"a", "an", "the", "then", "and", "is", "are", "in", "of", "by", "to", "someone", "background"}
+_STOP = {
+    "a",
+    "an",
+    "the",
+    "then",
+    "and",
+    "is",
+    "are",
+    "in",
+    "of",
+    "by",
+    "to",
+    "someone",
+    "background",
+}
 
 
 def extract_phrases(caption: str, limit: int = 2) -> list[str]:
@@ -48,17 +62,27 @@ def magnitude_l1(model: CLAPSep, estimate: torch.Tensor, reference: torch.Tensor
 
 
 class BiModalObjective(nn.Module):
-    def __init__(self, model: CLAPSep, queries: QueryBuilder, phrases: int = 2,
-                 contrastive: float = 0.5, reconstruction: float = 5.0) -> None:
+    def __init__(
+        self,
+        model: CLAPSep,
+        queries: QueryBuilder,
+        phrases: int = 2,
+        contrastive: float = 0.5,
+        reconstruction: float = 5.0,
+    ) -> None:
         super().__init__()
         self.model, self.queries = model, queries
         self.phrases, self.contrastive, self.reconstruction = phrases, contrastive, reconstruction
 
-    def forward(self, batch: dict, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(
+        self, batch: dict, generator: torch.Generator
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         mixtures, captions = batch["mixture"], list(batch["caption"])
         size, k = mixtures.shape[0], self.phrases
         if size < 2:
-            raise ValueError("bi-modal training mixes items of one batch: the batch size must be >= 2")
+            raise ValueError(
+                "bi-modal training mixes items of one batch: the batch size must be >= 2"
+            )
         mom = mixtures + mixtures.roll(1, dims=0)
         gain = torch.clamp(0.9 / mom.abs().amax(dim=-1, keepdim=True).clamp_min(1e-8), max=1.0)
         mom, mixtures = mom * gain, mixtures * gain  # the published peak protection, per item
@@ -75,7 +99,9 @@ class BiModalObjective(nn.Module):
         loss = self.contrastive * cnt + self.reconstruction * (url + crl)
         return loss, {"loss_url": url.item(), "loss_crl": crl.item(), "loss_cnt": cnt.item()}
 
-    def _contrastive(self, estimates: torch.Tensor, phrases: list[str], phrase_text: torch.Tensor) -> torch.Tensor:
+    def _contrastive(
+        self, estimates: torch.Tensor, phrases: list[str], phrase_text: torch.Tensor
+    ) -> torch.Tensor:
         """Cross-entropy of each estimate's CLAP audio embedding against the batch's distinct phrases."""
         unique = sorted(set(phrases))
         index = {p: i for i, p in enumerate(unique)}

@@ -39,10 +39,22 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("train", help="train or fine-tune a separator from a YAML/TOML config (needs [train])")
+    p = subparsers.add_parser(
+        "train", help="train or fine-tune a separator from a YAML/TOML config (needs [train])"
+    )
     p.add_argument("config", nargs="?", help="experiment config (.yaml or .toml)")
     p.add_argument("--out", help="run folder (overrides run.out)")
-    p.add_argument("--max-steps", type=int, help="stop after this many steps in total (overrides run.max_steps)")
-    p.add_argument("--fresh", action="store_true", help="ignore the run folder's checkpoint and start over")
-    p.add_argument("--synthesize", metavar="DIR", help="write a small generated corpus for the debug config and exit")
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        help="stop after this many steps in total (overrides run.max_steps)",
+    )
+    p.add_argument(
+        "--fresh", action="store_true", help="ignore the run folder's checkpoint and start over"
+    )
+    p.add_argument(
+        "--synthesize",
+        metavar="DIR",
+        help="write a small generated corpus for the debug config and exit",
+    )
     p.set_defaults(run=_run)

@@ -28,12 +28,16 @@ class ConfigError(ValueError):
 class ModelSection:
     name: str = "mini"  # a configuration of model.configs
     init: str | None = None  # model directory to start from (e.g. the converted release)
-    tokenizer: str | None = None  # tokenizer.json; without it and `init`: a BPE trained on the captions
+    tokenizer: str | None = (
+        None  # tokenizer.json; without it and `init`: a BPE trained on the captions
+    )
 
 
 @dataclass(frozen=True)
 class DataSection:
-    supervised: str | None = None  # single-source clips: clips.csv, a label/file tree, or a caption CSV
+    supervised: str | None = (
+        None  # single-source clips: clips.csv, a label/file tree, or a caption CSV
+    )
     supervised_kind: str = "labelled"  # labelled | captions
     weak: str | None = None  # caption CSV of natural mixtures (bi-modal / semi modes)
     root: str | None = None  # audio root for CSV paths (default: the CSV's folder)
@@ -123,13 +127,19 @@ def _build(cls: type, values: Any, where: str) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(values) - names
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}")
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}"
+        )
     kwargs = {}
     for key, value in values.items():
         hint = hints[key]
         if dataclasses.is_dataclass(hint):
             kwargs[key] = _build(hint, value, f"{where}.{key}")
-        elif isinstance(value, list) and typing.get_origin(hint) in (tuple, types.UnionType, typing.Union):
+        elif isinstance(value, list) and typing.get_origin(hint) in (
+            tuple,
+            types.UnionType,
+            typing.Union,
+        ):
             kwargs[key] = tuple(value)
         else:
             kwargs[key] = value
@@ -140,12 +150,16 @@ def config_from_dict(values: dict[str, Any]) -> TrainConfig:
     """A checked `TrainConfig` from nested dicts (a parsed YAML/TOML file)."""
     config = _build(TrainConfig, values, "config")
     if config.objective.mode not in MODES:
-        raise ConfigError(f"objective.mode must be one of {', '.join(MODES)}, got {config.objective.mode!r}")
+        raise ConfigError(
+            f"objective.mode must be one of {', '.join(MODES)}, got {config.objective.mode!r}"
+        )
     if config.objective.supervised not in ("plain", "nit"):
         raise ConfigError("objective.supervised must be plain or nit")
     needs_weak = config.objective.mode in ("bimodal", "semi")
     if needs_weak and not config.data.weak:
-        raise ConfigError(f"objective.mode {config.objective.mode} needs data.weak (captioned natural mixtures)")
+        raise ConfigError(
+            f"objective.mode {config.objective.mode} needs data.weak (captioned natural mixtures)"
+        )
     if config.objective.mode != "bimodal" and not config.data.supervised:
         raise ConfigError(f"objective.mode {config.objective.mode} needs data.supervised")
     return config

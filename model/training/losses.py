@@ -16,7 +16,9 @@ def si_snr(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     """Scale-invariant SNR per row [B], both signals zero-mean first (as torchmetrics)."""
     estimate = estimate.float() - estimate.float().mean(-1, keepdim=True)
     reference = reference.float() - reference.float().mean(-1, keepdim=True)
-    alpha = (estimate * reference).sum(-1, keepdim=True) / (reference.pow(2).sum(-1, keepdim=True) + EPS)
+    alpha = (estimate * reference).sum(-1, keepdim=True) / (
+        reference.pow(2).sum(-1, keepdim=True) + EPS
+    )
     projection = alpha * reference
     ratio = (projection.pow(2).sum(-1) + EPS) / ((estimate - projection).pow(2).sum(-1) + EPS)
     return 10 * torch.log10(ratio)

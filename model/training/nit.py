@@ -12,22 +12,17 @@ and are decoded by the same decoder. A source's mask is min(1, M_query + M_noise
 with two sources and two heads there are two arrangements, and each item takes the
 smaller of the two mean losses. A regulariser 0.1 * relu(mean(M_noise_0 + M_noise_1) -
 0.25) keeps the heads from explaining everything. At inference the heads are dropped;
-`OffQueryNoise` keeps them usable (and exportable) as "what the model heard as noise".
+`model.noise.OffQueryNoise` keeps them usable (and exportable) as "what the model heard as noise".
 """
-
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from clapsep.model.checkpoints import load_checkpoint
+from clapsep.model.noise import NoiseHeads
 from clapsep.model.separator import CLAPSep
 from clapsep.model.training.losses import separation_loss
 from clapsep.model.training.queries import QueryBuilder
-
-# Beside `model.safetensors` in the model directories a `nit` run writes.
-NOISE_HEADS_FILE = "noise_heads.safetensors"
 
 
 def swap_sides(condition: torch.Tensor) -> torch.Tensor:
@@ -36,46 +31,24 @@ def swap_sides(condition: torch.Tensor) -> torch.Tensor:
     return torch.cat([neg, pos], dim=-1)
 
 
-class NoiseHeads(nn.Module):
-    """Two (or more) conditions for off-query sound from the mixture and the query."""
-
-    def __init__(self, feature_dim: int, condition_dim: int, heads: int = 2) -> None:
-        super().__init__()
-        self.proj = nn.ModuleList(nn.Linear(feature_dim + condition_dim, condition_dim) for _ in range(heads))
-
-    def forward(self, deepest: torch.Tensor, condition: torch.Tensor) -> list[torch.Tensor]:
-        x = torch.cat([deepest.mean(dim=1), condition.to(deepest.dtype)], dim=-1)
-        return [F.normalize(p(x), dim=-1) for p in self.proj]
-
-    @classmethod
-    def for_model(cls, model: CLAPSep, heads: int = 2) -> "NoiseHeads":
-        return cls(model.config.audio.stage_dims[-1], model.config.condition_dim, heads)
-
-    @classmethod
-    def from_model_dir(cls, model_dir: Path, model: CLAPSep) -> "NoiseHeads | None":
-        """The heads a `nit` run saved beside `model` (safetensors), or None if it saved none."""
-        path = Path(model_dir) / NOISE_HEADS_FILE
-        if not path.is_file():
-            return None
-        state = load_checkpoint(path)
-        count = len({k.split(".")[1] for k in state if k.startswith("proj.")})
-        if not count:
-            raise ValueError(f"{path} holds no noise heads")
-        heads = cls.for_model(model, count)
-        heads.load_state_dict(state, strict=True)
-        return heads
-
-
 class NITObjective(nn.Module):
-    def __init__(self, model: CLAPSep, queries: QueryBuilder, heads: NoiseHeads,
-                 activity: float = 0.25, weight: float = 0.1) -> None:
+    def __init__(
+        self,
+        model: CLAPSep,
+        queries: QueryBuilder,
+        heads: NoiseHeads,
+        activity: float = 0.25,
+        weight: float = 0.1,
+    ) -> None:
         super().__init__()
         if len(heads.proj) != 2:
             raise ValueError("NIT with two sources uses exactly two noise heads")
         self.model, self.queries, self.heads = model, queries, heads
         self.activity, self.weight = activity, weight
 
-    def forward(self, batch: dict, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(
+        self, batch: dict, generator: torch.Generator
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         target_condition = self.queries.condition(batch, generator)
         encoded = self.model.encode(batch["mixture"])
         noise_conditions = self.heads(encoded.features[-1], target_condition)
@@ -83,28 +56,15 @@ class NITObjective(nn.Module):
         q_target, q_other, n0, n1 = self.model.decode_mask(encoded.repeat(4), conditions).chunk(4)
 
         def arrangement(noise_t: torch.Tensor, noise_o: torch.Tensor) -> torch.Tensor:
-            masks = torch.cat([torch.clamp(q_target + noise_t, max=1.0), torch.clamp(q_other + noise_o, max=1.0)])
+            masks = torch.cat(
+                [torch.clamp(q_target + noise_t, max=1.0), torch.clamp(q_other + noise_o, max=1.0)]
+            )
             est_t, est_o = self.model.synthesize(encoded.repeat(2), masks).chunk(2)
-            return 0.5 * (separation_loss(est_t, batch["target"]) + separation_loss(est_o, batch["noise"]))
+            return 0.5 * (
+                separation_loss(est_t, batch["target"]) + separation_loss(est_o, batch["noise"])
+            )
 
         separation = torch.minimum(arrangement(n0, n1), arrangement(n1, n0)).mean()
         activity = (n0.float() + n1.float()).mean()
         loss = separation + self.weight * F.relu(activity - self.activity)
         return loss, {"loss_sup": separation.item(), "noise_activity": activity.item()}
-
-
-class OffQueryNoise(nn.Module):
-    """`(mixture, condition) -> waveform` of the noise heads' combined mask, for export.
-
-    The mask is the heads' masks summed and capped at 1: the sound the model heard as
-    neither the query's side nor the other side.
-    """
-
-    def __init__(self, model: CLAPSep, heads: NoiseHeads) -> None:
-        super().__init__()
-        self.model, self.heads = model, heads
-
-    def forward(self, mixture: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        encoded = self.model.encode(mixture)
-        masks = [self.model.decode_mask(encoded, c) for c in self.heads(encoded.features[-1], condition)]
-        return self.model.synthesize(encoded, torch.clamp(torch.stack(masks).sum(dim=0), max=1.0))

@@ -20,7 +20,9 @@ class PlainObjective(nn.Module):
         super().__init__()
         self.model, self.queries = model, queries
 
-    def forward(self, batch: dict, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(
+        self, batch: dict, generator: torch.Generator
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         condition = self.queries.condition(batch, generator)
         loss = separation_loss(self.model(batch["mixture"], condition), batch["target"]).mean()
         return loss, {"loss_sup": loss.item()}
@@ -29,11 +31,15 @@ class PlainObjective(nn.Module):
 class SemiObjective(nn.Module):
     """`w_sup * L_supervised + w_weak * L_weak` on one supervised and one weak batch per step."""
 
-    def __init__(self, supervised: nn.Module, weak: nn.Module, weights: tuple[float, float] = (1.0, 1.0)) -> None:
+    def __init__(
+        self, supervised: nn.Module, weak: nn.Module, weights: tuple[float, float] = (1.0, 1.0)
+    ) -> None:
         super().__init__()
         self.supervised, self.weak, self.weights = supervised, weak, weights
 
-    def forward(self, batch: dict, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(
+        self, batch: dict, generator: torch.Generator
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         sup, sup_logs = self.supervised(batch["supervised"], generator)
         weak, weak_logs = self.weak(batch["weak"], generator)
         return self.weights[0] * sup + self.weights[1] * weak, {**sup_logs, **weak_logs}

@@ -23,7 +23,9 @@ def speed_perturb(wave: torch.Tensor, speed: float) -> torch.Tensor:
 
 def pad_or_trim(wave: torch.Tensor, samples: int = QUERY_SAMPLES) -> torch.Tensor:
     """Zero-pad or cut [S] to `samples` and keep the peak at or under 1 (as published)."""
-    wave = F.pad(wave, (0, samples - wave.shape[-1])) if wave.shape[-1] < samples else wave[:samples]
+    wave = (
+        F.pad(wave, (0, samples - wave.shape[-1])) if wave.shape[-1] < samples else wave[:samples]
+    )
     peak = wave.abs().max()
     return wave * (0.9 / peak) if peak > 1 else wave
 
@@ -31,13 +33,23 @@ def pad_or_trim(wave: torch.Tensor, samples: int = QUERY_SAMPLES) -> torch.Tenso
 class QueryBuilder:
     """Turns a batch's captions and clean sources into [B, condition_dim] conditions."""
 
-    def __init__(self, model: CLAPSep, valence: tuple[float, float, float] = (0.25, 0.25, 0.5),
-                 audio_queries: bool = True, speeds: tuple[float, ...] = (0.9, 1.1)) -> None:
+    def __init__(
+        self,
+        model: CLAPSep,
+        valence: tuple[float, float, float] = (0.25, 0.25, 0.5),
+        audio_queries: bool = True,
+        speeds: tuple[float, ...] = (0.9, 1.1),
+    ) -> None:
         if model.tokenizer is None:
             raise ValueError("training needs a model with a tokenizer attached")
         if abs(sum(valence) - 1.0) > 1e-6:
             raise ValueError(f"valence probabilities must sum to 1, got {valence}")
-        self.model, self.valence, self.audio_queries, self.speeds = model, valence, audio_queries, speeds
+        self.model, self.valence, self.audio_queries, self.speeds = (
+            model,
+            valence,
+            audio_queries,
+            speeds,
+        )
         self._text: dict[str, torch.Tensor] = {}
 
     @torch.no_grad()
@@ -59,7 +71,12 @@ class QueryBuilder:
         """CLAP audio embeddings [B, D] of speed-perturbed, SpecAugmented 32 kHz sources."""
         waves48 = self.model.resample(waves32.float())
         picks = torch.randint(len(self.speeds), (waves48.shape[0],), generator=generator).tolist()
-        shots = torch.stack([pad_or_trim(speed_perturb(w, self.speeds[k])) for w, k in zip(waves48, picks, strict=True)])
+        shots = torch.stack(
+            [
+                pad_or_trim(speed_perturb(w, self.speeds[k]))
+                for w, k in zip(waves48, picks, strict=True)
+            ]
+        )
         return self.model.clap.audio_embedding(shots, spec_augment=True)
 
     def texts_only(self, positive: list[str], negative: list[str]) -> torch.Tensor:
@@ -71,7 +88,9 @@ class QueryBuilder:
         a, u = draw[0], draw[1]
         pos, neg = self.text(batch["positive"]), self.text(batch["negative"])
         if self.audio_queries:
-            audio_pos, audio_neg = self.audio(torch.cat([batch["target"], batch["noise"]]), generator).chunk(2)
+            audio_pos, audio_neg = self.audio(
+                torch.cat([batch["target"], batch["noise"]]), generator
+            ).chunk(2)
             pos, neg = a * audio_pos + (1 - a) * pos, a * audio_neg + (1 - a) * neg
         if u < self.valence[0]:
             return condition_embedding(pos, None)

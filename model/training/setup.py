@@ -17,11 +17,12 @@ from clapsep.model.data.audio import ClipStore
 from clapsep.model.data.catalog import Clip, read_caption_csv, read_labelled, split_clips
 from clapsep.model.data.datasets import NaturalMixtures, StepBatches, SupervisedMixtures
 from clapsep.model.minilm import minilm_tokenizer
+from clapsep.model.noise import NoiseHeads
 from clapsep.model.separator import CLAPSep, build_model
 from clapsep.model.tokenizer import train_bpe_tokenizer
 from clapsep.model.training.bimodal import BiModalObjective
 from clapsep.model.training.config import TrainConfig
-from clapsep.model.training.nit import NITObjective, NoiseHeads
+from clapsep.model.training.nit import NITObjective
 from clapsep.model.training.objectives import PlainObjective, SemiObjective
 from clapsep.model.training.queries import QueryBuilder
 
@@ -69,7 +70,9 @@ def ensure_tokenizer(config: TrainConfig, run_dir: Path, captions: list[str]) ->
     elif init_tokenizer is not None and init_tokenizer.is_file():
         text = init_tokenizer.read_text()
     else:
-        text_cfg = (read_model_config(Path(section.init)) if section.init else get_config(section.name)).text
+        text_cfg = (
+            read_model_config(Path(section.init)) if section.init else get_config(section.name)
+        ).text
         if text_cfg.kind == "minilm":
             text = minilm_tokenizer(text_cfg.max_length).to_str()
         else:
@@ -96,7 +99,9 @@ def build_objective(config: TrainConfig, model: CLAPSep) -> nn.Module:
 
     def supervised(kind: str) -> nn.Module:
         if kind == "nit":
-            return NITObjective(model, queries, NoiseHeads.for_model(model), obj.nit.activity, obj.nit.weight)
+            return NITObjective(
+                model, queries, NoiseHeads.for_model(model), obj.nit.activity, obj.nit.weight
+            )
         return PlainObjective(model, queries)
 
     def weak() -> nn.Module:
@@ -110,12 +115,15 @@ def build_objective(config: TrainConfig, model: CLAPSep) -> nn.Module:
     return supervised(obj.mode)
 
 
-def build_optimisation(config: TrainConfig, objective: nn.Module) -> tuple[torch.optim.Optimizer, object]:
+def build_optimisation(
+    config: TrainConfig, objective: nn.Module
+) -> tuple[torch.optim.Optimizer, object]:
     o = config.optim
     params = [p for p in objective.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="max", factor=o.plateau_factor, patience=o.plateau_patience, min_lr=o.min_lr)
+        optimizer, mode="max", factor=o.plateau_factor, patience=o.plateau_patience, min_lr=o.min_lr
+    )
     return optimizer, scheduler
 
 
@@ -132,7 +140,9 @@ def build_data(config: TrainConfig, catalogues: Catalogues) -> Data:
     store = ClipStore(data.cache_mb, max_seconds=max(longest, 30.0))
     if data.preload:
         store.preload([c.path for c in catalogues.train + catalogues.val + catalogues.weak])
-    train = SupervisedMixtures(catalogues.train, store, data.mix, seed) if catalogues.train else None
+    train = (
+        SupervisedMixtures(catalogues.train, store, data.mix, seed) if catalogues.train else None
+    )
     weak = NaturalMixtures(catalogues.weak, store, data.mix, seed) if catalogues.weak else None
     val = None
     if len(catalogues.val) >= 2:
@@ -145,5 +155,10 @@ def batches(dataset: Dataset, config: TrainConfig, start: int, rank: int, world:
     workers = config.data.num_workers
     # Items draw from their own seeds; a private generator keeps the loader from drawing its
     # base seed from torch's global RNG, which would shift a resumed run's random state.
-    return DataLoader(dataset, batch_sampler=sampler, num_workers=workers, persistent_workers=workers > 0,
-                      generator=torch.Generator().manual_seed(config.run.seed))
+    return DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        generator=torch.Generator().manual_seed(config.run.seed),
+    )

@@ -8,7 +8,6 @@ checkpoint of the official model stays ~200 MB instead of ~800 MB. Data randomne
 needs no state: every item is a function of (seed, epoch, index).
 """
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from clapsep.files import replacing
 from clapsep.model.checkpoints import load_checkpoint
 
 STATE_FILE = "last.pt"
@@ -23,7 +23,9 @@ STATE_FILE = "last.pt"
 
 def tuned_state(module: nn.Module) -> dict[str, torch.Tensor]:
     """Trainable parameters and buffers: what training changes."""
-    keep = {n for n, p in module.named_parameters() if p.requires_grad} | {n for n, _ in module.named_buffers()}
+    keep = {n for n, p in module.named_parameters() if p.requires_grad} | {
+        n for n, _ in module.named_buffers()
+    }
     return {k: v.detach().cpu() for k, v in module.state_dict().items() if k in keep}
 
 
@@ -41,23 +43,36 @@ def rng_state(generator: torch.Generator) -> dict[str, Any]:
     return state
 
 
-def save_state(run_dir: Path, objective: nn.Module, optimizer: torch.optim.Optimizer,
-               scheduler: Any, rng: list[dict[str, Any]], progress: Progress) -> Path:
+def save_state(
+    run_dir: Path,
+    objective: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    rng: list[dict[str, Any]],
+    progress: Progress,
+) -> Path:
     state = {
-        "step": progress.step, "best": progress.best,
+        "step": progress.step,
+        "best": progress.best,
         "tuned": tuned_state(objective),
-        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
         "rng": rng,
     }
     path = Path(run_dir) / STATE_FILE
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with replacing(path) as temp:
+        torch.save(state, temp)
     return path
 
 
-def load_state(run_dir: Path, objective: nn.Module, optimizer: torch.optim.Optimizer,
-               scheduler: Any, generator: torch.Generator, rank: int = 0) -> Progress | None:
+def load_state(
+    run_dir: Path,
+    objective: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    generator: torch.Generator,
+    rank: int = 0,
+) -> Progress | None:
     """Restore a run folder's last checkpoint into freshly built objects; None if there is none."""
     path = Path(run_dir) / STATE_FILE
     if not path.is_file():
@@ -69,7 +84,9 @@ def load_state(run_dir: Path, objective: nn.Module, optimizer: torch.optim.Optim
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     if rank >= len(state["rng"]):
-        raise ValueError(f"{path} was written by {len(state['rng'])} process(es); resume with as many")
+        raise ValueError(
+            f"{path} was written by {len(state['rng'])} process(es); resume with as many"
+        )
     rng = state["rng"][rank]
     generator.set_state(rng["generator"])
     torch.set_rng_state(rng["torch"])

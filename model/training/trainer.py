@@ -25,10 +25,10 @@ from torch.utils.data import default_collate
 from tqdm import tqdm
 
 from clapsep.model.checkpoints import save_model_dir
+from clapsep.model.noise import NOISE_HEADS_FILE, NoiseHeads
 from clapsep.model.separator import CLAPSep
 from clapsep.model.training.config import ConfigError, TrainConfig
 from clapsep.model.training.losses import si_snr
-from clapsep.model.training.nit import NOISE_HEADS_FILE, NoiseHeads
 from clapsep.model.training.queries import QueryBuilder
 from clapsep.model.training.setup import (
     batches,
@@ -104,13 +104,23 @@ def stop_requests() -> Iterator[list[bool]]:
 
 
 def _to(batch: dict, device: torch.device) -> dict:
-    return {k: _to(v, device) if isinstance(v, dict) else v.to(device) if torch.is_tensor(v) else v
-            for k, v in batch.items()}
+    return {
+        k: _to(v, device) if isinstance(v, dict) else v.to(device) if torch.is_tensor(v) else v
+        for k, v in batch.items()
+    }
 
 
 @torch.no_grad()
-def validate(model: CLAPSep, queries: QueryBuilder, val, count: int, batch_size: int, device: torch.device,
-             rank: int, world: int) -> float:
+def validate(
+    model: CLAPSep,
+    queries: QueryBuilder,
+    val,
+    count: int,
+    batch_size: int,
+    device: torch.device,
+    rank: int,
+    world: int,
+) -> float:
     """Mean SI-SDRi over the fixed validation pairs (text queries, both sides), all ranks together."""
     model.eval()
     total = torch.zeros(2, dtype=torch.float64)
@@ -120,21 +130,36 @@ def validate(model: CLAPSep, queries: QueryBuilder, val, count: int, batch_size:
         condition = queries.texts_only(batch["positive"], batch["negative"])
         estimate = model(batch["mixture"], condition)
         gain = si_snr(estimate, batch["target"]) - si_snr(batch["mixture"], batch["target"])
-        total += torch.stack([gain.sum().double().cpu(), torch.tensor(float(len(gain)), dtype=torch.float64)])
+        total += torch.stack(
+            [gain.sum().double().cpu(), torch.tensor(float(len(gain)), dtype=torch.float64)]
+        )
     model.train()
     if world > 1:
         dist.all_reduce(total)
     return float(total[0] / total[1]) if total[1] > 0 else float("nan")
 
 
-def _write_model(out: Path, model: CLAPSep, heads: NoiseHeads | None, config: TrainConfig, step: int) -> None:
-    provenance = {"source": "clapsep train", "step": step, "objective": config.objective.mode,
-                  "train_config": config.to_dict()}
-    save_model_dir(out, model.config, {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                   model.tokenizer.to_str(), provenance)
+def _write_model(
+    out: Path, model: CLAPSep, heads: NoiseHeads | None, config: TrainConfig, step: int
+) -> None:
+    provenance = {
+        "source": "clapsep train",
+        "step": step,
+        "objective": config.objective.mode,
+        "train_config": config.to_dict(),
+    }
+    save_model_dir(
+        out,
+        model.config,
+        {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        model.tokenizer.to_str(),
+        provenance,
+    )
     if heads is not None:
-        save_file({k: v.detach().cpu().contiguous() for k, v in heads.state_dict().items()},
-                  str(out / NOISE_HEADS_FILE))
+        save_file(
+            {k: v.detach().cpu().contiguous() for k, v in heads.state_dict().items()},
+            str(out / NOISE_HEADS_FILE),
+        )
 
 
 def _noise_heads(objective: nn.Module) -> NoiseHeads | None:
@@ -150,8 +175,16 @@ def _any_rank(flag: bool, world: int) -> bool:
     return bool(value.item())
 
 
-def _checkpoint(run_dir: Path, objective: nn.Module, optimizer: torch.optim.Optimizer, scheduler: object,
-                generator: torch.Generator, progress: Progress, rank: int, world: int) -> None:
+def _checkpoint(
+    run_dir: Path,
+    objective: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: object,
+    generator: torch.Generator,
+    progress: Progress,
+    rank: int,
+    world: int,
+) -> None:
     """Rank 0 writes the state with every rank's random state gathered in."""
     rng = [rng_state(generator)]
     if world > 1:
@@ -165,7 +198,9 @@ def train(config: TrainConfig, resume: bool = True) -> Path:
     """Run (or continue) the experiment; returns the run folder."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
-    want_cuda = config.run.device == "cuda" or (config.run.device == "auto" and torch.cuda.is_available())
+    want_cuda = config.run.device == "cuda" or (
+        config.run.device == "auto" and torch.cuda.is_available()
+    )
     device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if want_cuda else "cpu")
     if config.run.threads:
         torch.set_num_threads(config.run.threads)
@@ -179,7 +214,9 @@ def train(config: TrainConfig, resume: bool = True) -> Path:
             dist.destroy_process_group()
 
 
-def _train(config: TrainConfig, resume: bool, run_dir: Path, device: torch.device, rank: int, world: int) -> Path:
+def _train(
+    config: TrainConfig, resume: bool, run_dir: Path, device: torch.device, rank: int, world: int
+) -> Path:
     catalogues = read_catalogues(config)
     if rank == 0:
         ensure_tokenizer(config, run_dir, catalogues.captions())
@@ -190,36 +227,70 @@ def _train(config: TrainConfig, resume: bool, run_dir: Path, device: torch.devic
     optimizer, scheduler = build_optimisation(config, objective)
     generator = torch.Generator().manual_seed(config.run.seed * 7919 + rank)
     torch.manual_seed(config.run.seed * 7919 + rank)
-    progress = (load_state(run_dir, objective, optimizer, scheduler, generator, rank) if resume else None) or Progress()
+    progress = (
+        load_state(run_dir, objective, optimizer, scheduler, generator, rank) if resume else None
+    ) or Progress()
     data = build_data(config, catalogues)
     queries = QueryBuilder(model)
     wrapped = DistributedDataParallel(objective) if world > 1 else objective
-    streams = {name: iter(batches(ds, config, progress.step, rank, world))
-               for name, ds in (("supervised", data.train), ("weak", data.weak)) if ds is not None}
+    streams = {
+        name: iter(batches(ds, config, progress.step, rank, world))
+        for name, ds in (("supervised", data.train), ("weak", data.weak))
+        if ds is not None
+    }
     mode = config.objective.mode
     log = MetricsLog(run_dir, config.run.logs, progress.step) if rank == 0 else None
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" and config.run.bf16 else nullcontext()
-    bar = tqdm(total=config.run.max_steps, initial=progress.step, disable=rank != 0 or not config.run.progress,
-               dynamic_ncols=True, unit="step")
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.type == "cuda" and config.run.bf16
+        else nullcontext()
+    )
+    bar = tqdm(
+        total=config.run.max_steps,
+        initial=progress.step,
+        disable=rank != 0 or not config.run.progress,
+        dynamic_ncols=True,
+        unit="step",
+    )
     heads = _noise_heads(objective)
     with stop_requests() as stop:
         while progress.step < config.run.max_steps and not stop[0]:
             began = time.perf_counter()
             fetched = {name: next(stream) for name, stream in streams.items()}
-            batch = fetched if mode == "semi" else fetched["weak" if mode == "bimodal" else "supervised"]
+            batch = (
+                fetched
+                if mode == "semi"
+                else fetched["weak" if mode == "bimodal" else "supervised"]
+            )
             with autocast:
                 loss, values = wrapped(_to(batch, device), generator)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(optimizer.param_groups[0]["params"], config.optim.grad_clip)
+            grad_norm = torch.nn.utils.clip_grad_norm_(
+                optimizer.param_groups[0]["params"], config.optim.grad_clip
+            )
             optimizer.step()
             progress.step += 1
-            row = {"loss": loss.item(), "grad_norm": float(grad_norm), "lr": optimizer.param_groups[0]["lr"],
-                   "step_seconds": time.perf_counter() - began, **values, "val_si_sdri": math.nan}
+            row = {
+                "loss": loss.item(),
+                "grad_norm": float(grad_norm),
+                "lr": optimizer.param_groups[0]["lr"],
+                "step_seconds": time.perf_counter() - began,
+                **values,
+                "val_si_sdri": math.nan,
+            }
             last = progress.step == config.run.max_steps
             if data.val is not None and (progress.step % config.run.val_every == 0 or last):
-                score = validate(model, queries, data.val, config.data.val_items, config.run.batch_size,
-                                 device, rank, world)
+                score = validate(
+                    model,
+                    queries,
+                    data.val,
+                    config.data.val_items,
+                    config.run.batch_size,
+                    device,
+                    rank,
+                    world,
+                )
                 scheduler.step(score)
                 row["val_si_sdri"] = score
                 if score > progress.best:
@@ -232,7 +303,9 @@ def _train(config: TrainConfig, resume: bool, run_dir: Path, device: torch.devic
             bar.set_postfix(loss=f"{row['loss']:.3f}")
             stop[0] = _any_rank(stop[0], world)
             if progress.step % config.run.checkpoint_every == 0 or last or stop[0]:
-                _checkpoint(run_dir, objective, optimizer, scheduler, generator, progress, rank, world)
+                _checkpoint(
+                    run_dir, objective, optimizer, scheduler, generator, progress, rank, world
+                )
     bar.close()
     if rank == 0:
         _write_model(run_dir / "model", model, heads, config, progress.step)

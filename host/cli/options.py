@@ -1,0 +1,43 @@
+"""`--model`/`--device`, the options of every command that renders, and the one place an
+`Engine` is built from them.
+
+`clapsep render`, `batch`, `serve`, `job`, `otio`, `audacity` and `ui` all take these two
+options and build their engine here, so a device name or a package check means the same
+everywhere; the device names are the runtime's own (`sessions.DEVICES`).
+"""
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from clapsep.errors import UserError
+from clapsep.host.engine import Engine
+from clapsep.host.render_cache import RenderCache
+from clapsep.host.runtime.sessions import DEVICES, usable_cores
+
+
+def add_engine_options(parser: argparse._ActionsContainer) -> None:
+    parser.add_argument(
+        "--model", metavar="PACKAGE", help="model package folder (default: the installed default)"
+    )
+    parser.add_argument("--device", choices=tuple(DEVICES), default="auto")
+
+
+def engine_loader(
+    model: str | None, device: str, *, cache: bool = True, jobs: int = 1
+) -> Callable[[], Engine]:
+    """Check the package folder now; return the slow part, the load, for later.
+
+    The panel runs the load off its UI thread. `cache`: render through the render cache;
+    `jobs`: how many renders share the cores (each session gets its share of them).
+    """
+    package = Path(model).expanduser() if model else None
+    if package is not None and not package.is_dir():
+        raise UserError(f"model package not found: {model}")
+    threads = max(1, usable_cores() // jobs)
+    return lambda: Engine(package, device, RenderCache() if cache else None, threads=threads)
+
+
+def open_engine(args: argparse.Namespace, *, cache: bool = True, jobs: int = 1) -> Engine:
+    """The engine that `--model` and `--device` name, loaded."""
+    return engine_loader(args.model, args.device, cache=cache, jobs=jobs)()
