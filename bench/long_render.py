@@ -251,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             f"host vs demo {r['host_vs_demo_snr_db']} dB" if "host_vs_demo_snr_db" in r else ""
         ) + (f", cuts add {r['seam_excess_db']} dB" if "seam_excess_db" in r else "")
         print(
-            f"{r['minutes']:>5g} {r['engine']:<6} {r['compute_s']:>10} {r['rtf']:>7} {r['peak_rss_mb']:>12}  {seams}"
+            f"{r['minutes']:>5g} {r['engine']:<6} {r['compute_s']:>10} {r['rtf']:>7} "
+            f"{r['peak_rss_mb']:>12}  {seams}"
         )
     if report["host_rss_growth"] is not None:
         print(

@@ -100,7 +100,10 @@ def _row(config: str, engine: str, result: dict[str, Any]) -> dict[str, Any]:
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
-    head = f"{'config':<9} {'engine':<16} {'load s':>7} {'60 s in':>8} {'RTF':>7} {'vs torch':>9} {'peak RSS MB':>12}"
+    head = (
+        f"{'config':<9} {'engine':<16} {'load s':>7} {'60 s in':>8} {'RTF':>7} {'vs torch':>9} "
+        f"{'peak RSS MB':>12}"
+    )
     lines = [head, "-" * len(head)]
     eager = {r["config"]: r["compute_s"] for r in rows if r["engine"] == "torch-eager"}
     for r in rows:

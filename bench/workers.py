@@ -35,7 +35,8 @@ def report_from_worker(result: dict[str, Any]) -> None:
 
 
 def run_worker(module: str, args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run `python -m module --worker ARGS` offline from the repository root, with `env` added; its result."""
+    """Run `python -m module --worker ARGS` offline from the repository root, with `env` added;
+    its result."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
     done = subprocess.run(
         [sys.executable, "-m", module, "--worker", *args],

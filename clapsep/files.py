@@ -69,9 +69,11 @@ def _fsync_dir(folder: Path) -> None:
 
 @contextmanager
 def replacing(dest: Path, overwrite: bool = True) -> Iterator[Path]:
-    """`with replacing(dest) as temp:` write `temp` (a file or a folder); it becomes `dest` on success.
+    """`with replacing(dest) as temp:` write `temp` (a file or a folder); it becomes `dest` on
+    success.
 
-    A folder can only replace a missing `dest`; on an exception `temp` is removed and `dest` is untouched.
+    A folder can only replace a missing `dest`; on an exception `temp` is removed and `dest` is
+    untouched.
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -21,5 +21,6 @@ def default_model_dir() -> Path:
 
 
 def bundled_model_dir() -> Path:
-    """The model package shipped in the checkout (`models/clapsep-bundled`), the fallback default."""
+    """The model package shipped in the checkout (`models/clapsep-bundled`), the fallback
+    default."""
     return Path(__file__).resolve().parent.parent / "models" / "clapsep-bundled"

@@ -37,7 +37,8 @@ def main() -> None:
     reference = sum(read(p) for p in args.reference)
     before, after = si_sdr(read(args.mixture), reference), si_sdr(read(args.estimate), reference)
     print(
-        f"{args.label}: SI-SDR mixture {before:.1f} dB -> stem {after:.1f} dB (improvement {after - before:+.1f} dB)"
+        f"{args.label}: SI-SDR mixture {before:.1f} dB -> stem {after:.1f} dB "
+        f"(improvement {after - before:+.1f} dB)"
     )
 
 

@@ -21,7 +21,8 @@ def _run_export(args: argparse.Namespace) -> int:
     )
     if source.noise is not None:
         print(
-            f"exporting the {len(source.noise.heads.proj)} noise heads as off-query noise ({NOISE_GRAPH})"
+            f"exporting the {len(source.noise.heads.proj)} noise heads "
+            f"as off-query noise ({NOISE_GRAPH})"
         )
     if not source.trained:
         print(
@@ -46,7 +47,8 @@ def _run_export(args: argparse.Namespace) -> int:
             else ""
         )
         print(
-            f"parity (torch vs onnxruntime CPU): separator SNR {report['separator_snr_db']:.1f} dB{noise}, "
+            "parity (torch vs onnxruntime CPU): separator SNR "
+            f"{report['separator_snr_db']:.1f} dB{noise}, "
             f"text cosine {report['text_cosine']:.6f}, audio cosine {report['audio_cosine']:.6f}"
         )
         if not report["passed"]:
@@ -65,7 +67,8 @@ def _run_recover(args: argparse.Namespace) -> int:
     model, recovery = recover_model(Path(args.package))
     report = check_package(model, Path(args.package))
     print(
-        f"recovered {sum(recovery.recovered.values()):,} weight elements in {len(recovery.recovered)} tensors; "
+        f"recovered {sum(recovery.recovered.values()):,} weight elements in "
+        f"{len(recovery.recovered)} tensors; "
         f"parity with the package: separator SNR {report['separator_snr_db']:.1f} dB, "
         f"text cosine {report['text_cosine']:.6f}, audio cosine {report['audio_cosine']:.6f}"
     )

@@ -106,7 +106,8 @@ def _export(
 
 
 def _export_windowed(module: nn.Module, condition_dim: int, path: Path, output: str) -> None:
-    """`(mixture [B, samples], condition [B, condition_dim]) -> [B, samples]`, batch and length dynamic."""
+    """`(mixture [B, samples], condition [B, condition_dim]) -> [B, samples]`, batch and length
+    dynamic."""
     samples = torch.export.Dim("samples", min=MIN_WINDOW_SAMPLES, max=MAX_WINDOW_SAMPLES)
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     mixture = 0.1 * torch.randn(2, MAX_WINDOW_SAMPLES)

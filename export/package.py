@@ -232,7 +232,8 @@ def _manifest(
 
 
 def _window_inputs(condition_dim: int) -> dict[str, Any]:
-    """The inputs of a graph `graphs._export_windowed` wrote (the runtime reads the batch axis here)."""
+    """The inputs of a graph `graphs._export_windowed` wrote (the runtime reads the batch axis
+    here)."""
     return {
         "inputs": {MIXTURE_INPUT: ["batch", "samples"], CONDITION_INPUT: ["batch", condition_dim]},
         "batch": "dynamic: a batch of windows per run",
@@ -245,8 +246,9 @@ def _noise_entry(noise: OffQueryNoise) -> dict[str, Any]:
         **_window_inputs(noise.model.config.condition_dim),
         "outputs": [NOISE_OUTPUT],
         "heads": len(noise.heads.proj),
-        "rule": "off-query noise: the mixture under min(1, sum of the noise heads' masks), the heads "
-        "conditioned on the mixture and the query's condition; not part of target + residual",
+        "rule": "off-query noise: the mixture under min(1, sum of the noise heads' masks), "
+        "the heads conditioned on the mixture and the query's condition; "
+        "not part of target + residual",
     }
 
 
@@ -327,7 +329,8 @@ def _export_graphs(source: ExportSource, folder: Path, fp16: bool) -> None:
 
 
 def ensure_untrained_package(config: str, out: Path, source: ExportSource | None = None) -> Path:
-    """An untrained package of `config` at `out`, exported only if not already there (tests, bench)."""
+    """An untrained package of `config` at `out`, exported only if not already there
+    (tests, bench)."""
     try:
         manifest = load_package(out).manifest
         if manifest["configuration"] == config and not manifest["trained"]:

@@ -38,7 +38,8 @@ class Section:
     unit: Literal["seconds", "samples"] = "seconds"
 
     def first_frame(self, sample_rate: float) -> int:
-        """The first frame index, known without the file's length (the render cache names hits with it)."""
+        """The first frame index, known without the file's length (the render cache names hits
+        with it)."""
         return round(self.start * self._scale(sample_rate))
 
     def frames(self, sample_rate: float, total: int) -> tuple[int, int]:
@@ -48,7 +49,8 @@ class Section:
         if first < 0 or stop > total or stop <= first:
             where = f"{self.start}..{'end' if self.end is None else self.end} {self.unit}"
             raise UserError(
-                f"section {where} is empty or outside the file's {total} frames ({total / sample_rate:.3f} s)"
+                f"section {where} is empty or outside the file's {total} frames "
+                f"({total / sample_rate:.3f} s)"
             )
         return first, stop
 
@@ -189,8 +191,8 @@ def _check_complete(path: Path) -> None:
             if chunk == data:
                 if length != 0xFFFFFFFF and pos + 8 + length > size:
                     raise UserError(
-                        f"{path} is truncated: its header promises {length} bytes of audio but only "
-                        f"{size - pos - 8} are there"
+                        f"{path} is truncated: its header promises {length} bytes of audio "
+                        f"but only {size - pos - 8} are there"
                     )
                 return
             pos += 8 + length + (length & 1)

@@ -85,7 +85,8 @@ class EffectSpec:
     def from_json(cls, data: Any) -> "EffectSpec":
         if not isinstance(data, dict) or set(data) - {"effect", "plugin", "params", "plugin_name"}:
             raise UserError(
-                f"an effect must be an object with effect|plugin, params and plugin_name, got {data!r}"
+                "an effect must be an object with effect|plugin, params and plugin_name, "
+                f"got {data!r}"
             )
         return cls(
             data.get("effect"),

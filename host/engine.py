@@ -43,7 +43,8 @@ def installed_packages(directory: Path | None = None) -> list[Path]:
 
 
 def default_package(directory: Path | None = None) -> Path:
-    """The package named in `<models>/default`, else the only one installed, else the bundled one."""
+    """The package named in `<models>/default`, else the only one installed, else the bundled
+    one."""
     directory = directory or default_model_dir()
     marker = directory / DEFAULT_FILE
     if marker.is_file():
@@ -58,8 +59,9 @@ def default_package(directory: Path | None = None) -> Path:
         return bundled_model_dir()
     if not found:
         raise UserError(
-            f"no model package installed in {directory}; export one into it (clapsep export --config "
-            f"official --weights WEIGHTS --out {directory / 'clapsep-official'}) or pass --model PACKAGE"
+            f"no model package installed in {directory}; export one into it "
+            "(clapsep export --config official --weights WEIGHTS "
+            f"--out {directory / 'clapsep-official'}) or pass --model PACKAGE"
         )
     names = ", ".join(p.name for p in found)
     raise UserError(

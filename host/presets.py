@@ -268,7 +268,8 @@ class PresetLibrary:
         del self._user[name.casefold()]
 
     def import_file(self, path: Path) -> list[Preset]:
-        """Add the presets of a preset or library file; returns them as stored (renamed on clash)."""
+        """Add the presets of a preset or library file; returns them as stored (renamed on
+        clash)."""
         return [
             stored for preset in presets_in(read_json(path)) if (stored := self._import(preset))
         ]

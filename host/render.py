@@ -89,7 +89,8 @@ class RenderSettings:
             or len(set(self.stems)) != len(self.stems)
         ):
             raise UserError(
-                f"stems must be one or both of {', '.join(STEMS)}, got {', '.join(self.stems) or 'none'}"
+                f"stems must be one or both of {', '.join(STEMS)}, "
+                f"got {', '.join(self.stems) or 'none'}"
             )
         if self.channel_mode not in CHANNEL_MODES:
             raise UserError(
@@ -140,7 +141,8 @@ def output_name(
     used = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
     if unknown := used - set(fields):
         raise UserError(
-            f"name template uses unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(fields)}"
+            f"name template uses unknown field(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(fields)}"
         )
     name = _safe(template.format(**fields))
     if not name:

@@ -96,7 +96,8 @@ class RenderCache:
     def restore(
         self, key: str, entry: Mapping[str, Any], paths: Mapping[str, Path], overwrite: bool = False
     ) -> bool:
-        """Copy the entry's stems to `paths`; False (and nothing written) when it is gone or damaged."""
+        """Copy the entry's stems to `paths`; False (and nothing written) when it is gone or
+        damaged."""
         temps: dict[str, Path] = {}
         try:
             for stem, dest in paths.items():
@@ -126,7 +127,8 @@ class RenderCache:
         return True
 
     def store(self, key: str, rendered: list[RenderedStem], first: int) -> None:
-        """Keep copies of freshly rendered stems (of a section starting at frame `first`), then trim the cache."""
+        """Keep copies of freshly rendered stems (of a section starting at frame `first`), then
+        trim the cache."""
         size = sum(r.path.stat().st_size for r in rendered)
         if not rendered or size > self.max_bytes:
             return

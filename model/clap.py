@@ -100,7 +100,8 @@ class ClapQueryEncoder(nn.Module):
 
 
 def fit_query_audio(wave48: torch.Tensor, samples: int = QUERY_SAMPLES) -> torch.Tensor:
-    """CLAP's `repeatpad` for short queries (whole repeats, then zeros); long ones are centre-cropped."""
+    """CLAP's `repeatpad` for short queries (whole repeats, then zeros); long ones are
+    centre-cropped."""
     length = wave48.shape[-1]
     if length == 0:
         raise ValueError("empty audio query")

@@ -30,7 +30,8 @@ def _run_convert(args: argparse.Namespace) -> int:
     }
     save_model_dir(out, model.config, model.state_dict(), tokenizer.to_str(), provenance)
     print(
-        f"converted: {len(conversion.state)} tensors, {len(conversion.dropped)} keys dropped with a reason -> {out}"
+        f"converted: {len(conversion.state)} tensors, "
+        f"{len(conversion.dropped)} keys dropped with a reason -> {out}"
     )
     return 0
 

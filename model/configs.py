@@ -129,7 +129,8 @@ CONFIGS["bundled"] = replace(
 
 
 def config_from_dict(values: dict[str, Any]) -> ModelConfig:
-    """Inverse of `ModelConfig.to_dict` (lists back to tuples), for configurations saved with a model."""
+    """Inverse of `ModelConfig.to_dict` (lists back to tuples), for configurations saved with a
+    model."""
 
     def section(cls: type, data: dict[str, Any]) -> Any:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})

@@ -20,7 +20,8 @@ from clapsep.model.configs import TextConfig
 
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
-# Buffers/heads the checkpoint carries that a pooler-less BertModel (transformers >= 4.31) has no place for.
+# Buffers/heads the checkpoint carries that a pooler-less BertModel (transformers >= 4.31) has
+# no place for.
 _UNUSED = ("embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias")
 
 

@@ -113,7 +113,8 @@ class CLAPSep(nn.Module):
 def check_window(samples: int) -> None:
     if not MIN_WINDOW_SAMPLES <= samples <= MAX_WINDOW_SAMPLES:
         raise ValueError(
-            f"a window must hold {MIN_WINDOW_SAMPLES}..{MAX_WINDOW_SAMPLES} samples at 32 kHz, got {samples}"
+            f"a window must hold {MIN_WINDOW_SAMPLES}..{MAX_WINDOW_SAMPLES} samples at 32 kHz, "
+            f"got {samples}"
         )
 
 

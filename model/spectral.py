@@ -23,7 +23,8 @@ def _dft_basis(n_fft: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 
 class STFT(nn.Module):
-    """Centered, reflect-padded, Hann-windowed STFT returning (real, imag), each [B, bins, frames]."""
+    """Centered, reflect-padded, Hann-windowed STFT returning (real, imag), each
+    [B, bins, frames]."""
 
     def __init__(self, n_fft: int = 1024, hop: int = 320) -> None:
         super().__init__()

@@ -84,7 +84,8 @@ def bridge(pipe: AudacityPipe, args: argparse.Namespace, work_dir: Path) -> list
             placed.append({"track": new_index, "name": name, "start": start, "path": stem.path})
     for n, (index, _) in enumerate(selected):  # give the user back the selection they made
         pipe.command(
-            f"Select: Start={start!r} End={end!r} Track={index} TrackCount=1 Mode={'Add' if n else 'Set'}"
+            f"Select: Start={start!r} End={end!r} Track={index} TrackCount=1 "
+            f"Mode={'Add' if n else 'Set'}"
         )
     return placed
 
@@ -102,8 +103,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "audacity",
         help="isolate a sound in Audacity's selection; stems come back as new tracks",
-        description="Needs a running Audacity with mod-script-pipe enabled. Renders the selected time range "
-        "of each selected audio track and adds '<track> - <stem>' tracks at the selection start.",
+        description="Needs a running Audacity with mod-script-pipe enabled. Renders the selected "
+        "time range of each selected audio track and adds '<track> - <stem>' tracks at the "
+        "selection start.",
     )
     p.add_argument(
         "--work-dir",

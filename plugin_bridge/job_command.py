@@ -2,8 +2,9 @@
 
 A script (REAPER, Ardour) writes a job file, starts this command in the background and
 polls: `<result>.progress` holds the fraction done, a `<job>.cancel` file stops the
-render (the script removes a stale one before starting), and the result manifest appears atomically when the job ends, whatever the
-outcome (status done, failed or cancelled), so a poller never waits forever.
+render (the script removes a stale one before starting), and the result manifest appears
+atomically when the job ends, whatever the outcome (status done, failed or cancelled), so a
+poller never waits forever.
 """
 
 import argparse
@@ -102,8 +103,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "job",
         help="render a DAW job file (clips + query) and write a result manifest",
-        description="Render every clip of a clapsep-job JSON file. Progress goes to RESULT.progress; "
-        "creating JOB.cancel stops the render; RESULT (default JOB.result.json) always appears.",
+        description="Render every clip of a clapsep-job JSON file. Progress goes to "
+        "RESULT.progress; creating JOB.cancel stops the render; RESULT (default "
+        "JOB.result.json) always appears.",
     )
     p.add_argument("job", metavar="JOB", help="job file (format clapsep-job)")
     p.add_argument("--out", metavar="DIR", help="stems folder (default: JOB-stems beside the job)")

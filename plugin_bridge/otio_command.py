@@ -166,9 +166,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "otio",
         help="render the audio clips of an OpenTimelineIO timeline into new stem tracks",
-        description="Render every clip of the chosen audio tracks of IN (.otio, e.g. from DaVinci Resolve) "
-        "and write OUT: the same timeline plus one track per source track and stem, clips at "
-        "the original positions.",
+        description="Render every clip of the chosen audio tracks of IN (.otio, e.g. from "
+        "DaVinci Resolve) and write OUT: the same timeline plus one track per source track and "
+        "stem, clips at the original positions.",
     )
     p.add_argument(
         "input", metavar="IN", help="timeline (.otio, or any format an installed adapter reads)"

@@ -50,7 +50,8 @@ def _run(args: argparse.Namespace) -> int:
     )
     app = create_app(engine, config)
     print(
-        f"clapsep serve: http://127.0.0.1:{args.port} model {engine.package.name} on {engine.provider} "
+        f"clapsep serve: http://127.0.0.1:{args.port} model {engine.package.name} "
+        f"on {engine.provider} "
         f"({engine.separator.provider_note}); token in {token_file}; stems in {render_dir}",
         file=sys.stderr,
         flush=True,
@@ -63,9 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "serve",
         help="render service for DAW scripts (loopback HTTP, token protected)",
-        description="Load the model once and render jobs sent by DAW scripts over http://127.0.0.1:PORT. "
-        "Every request needs the token from the token file; jobs may read only under "
-        "--allow folders and write only under --render-dir.",
+        description="Load the model once and render jobs sent by DAW scripts over "
+        "http://127.0.0.1:PORT. Every request needs the token from the token file; jobs may read "
+        "only under --allow folders and write only under --render-dir.",
     )
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--token-file", metavar="PATH", help=f"default: {default_token_file()}")

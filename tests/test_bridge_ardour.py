@@ -32,7 +32,8 @@ dofile(%(action)s)
 local action = factory()
 local bindings = {
   StringVector = C.StringVector ~= nil, timepos = Temporal.timepos_t ~= nil,
-  SrcBest = ARDOUR.SrcQuality.SrcBest ~= nil, SMFTrackName = ARDOUR.MidiTrackNameSource.SMFTrackName ~= nil,
+  SrcBest = ARDOUR.SrcQuality.SrcBest ~= nil, \
+SMFTrackName = ARDOUR.MidiTrackNameSource.SMFTrackName ~= nil,
   SMFTempoIgnore = ARDOUR.MidiTempoMapDisposition.SMFTempoIgnore ~= nil,
   PluginInfo = ARDOUR.PluginInfo ~= nil, Track = ARDOUR.Track ~= nil,
   config_dir = type(ARDOUR.user_config_directory(-1)) == 'string',
@@ -41,7 +42,8 @@ local rate = s:nominal_sample_rate()
 local clips = J.ardour_clips({ id = 'r1', sources = { '/media/a.wav' }, track = 'Dialog',
   position = Temporal.timepos_t(96000):samples(), start = Temporal.timepos_t(24000):samples(),
   length = Temporal.timepos_t(48000):samples() }, rate)
-print('RESULT ' .. J.encode({ lua = _VERSION, type = action_type, action = type(action), rate = rate,
+print('RESULT ' .. J.encode({ lua = _VERSION, type = action_type, action = type(action), \
+rate = rate,
                               tracks = tracks:size(), session_path = s:path(), bindings = bindings,
                               clips = clips }))
 s:save_state('')

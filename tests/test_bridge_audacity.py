@@ -28,7 +28,8 @@ pytestmark = pytest.mark.skipif(
 
 
 def _config(home: Path, temp: Path) -> str:
-    """Preferences that load mod-script-pipe without asking, show no dialog and export undithered."""
+    """Preferences that load mod-script-pipe without asking, show no dialog and export
+    undithered."""
     found = [
         p
         for lib in (

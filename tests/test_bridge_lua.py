@@ -26,7 +26,8 @@ pytestmark = pytest.mark.skipif(
 PRELUDE = f"""
 package.path = {json.dumps(str(LUA_DIR) + "/?.lua;")} .. package.path
 J = require('clapsep_job')
-function input() local f = assert(io.open(arg[1], 'rb')); local t = f:read('a'); f:close(); return J.decode(t) end
+function input() local f = assert(io.open(arg[1], 'rb')); local t = f:read('a'); f:close(); \
+return J.decode(t) end
 """
 
 
@@ -224,14 +225,16 @@ REAPER_STUB = """
 local d = input()
 local items, handles = d.items, J.array()
 for i, it in ipairs(d.items) do handles[i] = { data = it, takes = J.array() } end
-local state = { tracks = { { name = 'Vox' } }, undo = J.array(), ext = {}, deferred = {}, messages = J.array() }
+local state = { tracks = { { name = 'Vox' } }, undo = J.array(), ext = {}, deferred = {}, \
+messages = J.array() }
 local function data(h) return h.data end
 reaper = {
   get_action_context = function() return true, d.script end,
   GetOS = function() return 'Linux' end,
   GetExtState = function(_, k) return state.ext[k] or '' end,
   SetExtState = function(_, k, v) state.ext[k] = v end,
-  GetUserInputs = function() return true, table.concat({ '', 'a person speaking', 'target,residual', d.exe, d.place },
+  GetUserInputs = function() return true, table.concat({ '', 'a person speaking', \
+'target,residual', d.exe, d.place },
                                                         '\\t') end,
   GetSet_LoopTimeRange = function() return d.time_sel[1], d.time_sel[2] end,
   CountSelectedMediaItems = function() return #items end,
@@ -242,20 +245,25 @@ reaper = {
   GetMediaSourceParent = function() return nil end,
   GetMediaSourceFileName = function(src) return src.path end,
   GetMediaItem_Track = function() return state.tracks[1] end,
-  GetSetMediaTrackInfo_String = function(t, _, v, set) if set then t.name = v end return true, t.name end,
+  GetSetMediaTrackInfo_String = function(t, _, v, set) if set then t.name = v end \
+return true, t.name end,
   GetSetMediaItemInfo_String = function(item) return true, item.data.guid end,
-  GetMediaItemInfo_Value = function(item, k) return ({ D_POSITION = item.data.position, D_LENGTH = item.data.length })[k] end,
+  GetMediaItemInfo_Value = function(item, k) return ({ D_POSITION = item.data.position, \
+D_LENGTH = item.data.length })[k] end,
   GetMediaItemTakeInfo_Value = function(take, k)
     local v = take.data
-    return ({ D_STARTOFFS = v.startoffs, D_PLAYRATE = v.playrate, I_CHANMODE = v.chanmode, B_PPITCH = 1 })[k]
+    return ({ D_STARTOFFS = v.startoffs, D_PLAYRATE = v.playrate, I_CHANMODE = v.chanmode, \
+B_PPITCH = 1 })[k]
   end,
-  GetMediaTrackInfo_Value = function(t) for i, x in ipairs(state.tracks) do if x == t then return i end end end,
+  GetMediaTrackInfo_Value = function(t) for i, x in ipairs(state.tracks) do \
+if x == t then return i end end end,
   InsertTrackAtIndex = function(i) table.insert(state.tracks, i + 1, { name = '' }) end,
   GetTrack = function(_, i) return state.tracks[i + 1] end,
   AddMediaItemToTrack = function(t) local it = { values = {}, takes = J.array() }
     t.items = t.items or J.array(); t.items[#t.items + 1] = it; return it end,
   SetMediaItemInfo_Value = function(it, k, v) it.values[k] = v end,
-  AddTakeToMediaItem = function(it) local tk = { values = {} }; it.takes[#it.takes + 1] = tk; return tk end,
+  AddTakeToMediaItem = function(it) local tk = { values = {} }; it.takes[#it.takes + 1] = tk; \
+return tk end,
   PCM_Source_CreateFromFile = function(p) return { path = p } end,
   SetMediaItemTake_Source = function(tk, src) tk.source = src.path end,
   SetMediaItemTakeInfo_Value = function(tk, k, v) tk.values[k] = v end,
@@ -269,7 +277,8 @@ reaper = {
   defer = function(fn) state.deferred[#state.deferred + 1] = fn end,
 }
 gfx = { w = 320, h = 60, mouse_cap = d.click and 1 or 0, mouse_y = 40, init = function() end,
-        quit = function() end, set = function() end, rect = function() end, drawstr = function() end,
+        quit = function() end, set = function() end, rect = function() end, \
+drawstr = function() end,
         update = function() end, getchar = function() return 0 end }
 dofile(d.script)
 local deadline, polls = os.time() + 90, 0
@@ -280,7 +289,8 @@ while #state.deferred > 0 do
   assert(os.time() < deadline, 'the script never finished polling')
 end
 print(J.encode({ tracks = state.tracks, undo = state.undo, messages = state.messages, polls = polls,
-                 source_takes = (function() local n = J.array(); for i, h in ipairs(handles) do n[i] = #h.takes end
+                 source_takes = (function() local n = J.array(); \
+for i, h in ipairs(handles) do n[i] = #h.takes end
                                   return n end)() }))
 """
 
@@ -362,8 +372,8 @@ def test_reaper_script_places_stems_on_new_tracks_in_one_undo_step(
             take = item["takes"][0]
             assert Path(take["source"]).is_file() and take["values"]["D_STARTOFFS"] == 0
             assert (
-                f"_{round(source_item['startoffs'] * 48000)}-{round(source_item['startoffs'] * 48000) + frames}_"
-                in Path(take["source"]).name
+                f"_{round(source_item['startoffs'] * 48000)}-"
+                f"{round(source_item['startoffs'] * 48000) + frames}_" in Path(take["source"]).name
             )
 
 

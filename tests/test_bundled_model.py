@@ -23,7 +23,10 @@ from clapsep.paths import bundled_model_dir
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "street"
 MAX_PACKAGE_BYTES = 60 * 10**6
-SPEECH = "Good morning. Could you pass me the script for the next scene, please? We start in five minutes."
+SPEECH = (
+    "Good morning. Could you pass me the script for the next scene, please? "
+    "We start in five minutes."
+)
 
 
 def read(path: Path) -> np.ndarray:

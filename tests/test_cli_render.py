@@ -320,7 +320,8 @@ def test_render_never_imports_torch(home: Path, speech: Path) -> None:
     code = (
         "import sys; sys.modules['torch'] = None\n"
         "from clapsep.host.cli import main\n"
-        f"sys.exit(main(['render', {str(speech)!r}, '--query', 'x', '--out', {str(home / 'out')!r}, '--device', 'cpu']))"
+        f"sys.exit(main(['render', {str(speech)!r}, '--query', 'x', "
+        f"'--out', {str(home / 'out')!r}, '--device', 'cpu']))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy()

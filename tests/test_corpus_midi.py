@@ -108,7 +108,8 @@ def test_voice_table_uses_known_labels_and_valid_programs() -> None:
 
 @pytest.mark.skipif(
     not (fluidsynth_available() and TIMGM.exists()),
-    reason="needs fluidsynth and timgm6mb-soundfont (apt-get install fluidsynth timgm6mb-soundfont)",
+    reason="needs fluidsynth and timgm6mb-soundfont "
+    "(apt-get install fluidsynth timgm6mb-soundfont)",
 )
 @pytest.mark.parametrize(
     ("program", "channel", "style"), [(0, 0, "chords"), (0, DRUM_CHANNEL, "drums")]

@@ -280,7 +280,8 @@ def test_gcin_licence_is_per_reader(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     (tmp_path / "gcin-voice").mkdir()
     (tmp_path / "gcin-voice" / "copyright").write_text(
         "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
-        "Files: */3.ogg\n       REAMDE\nCopyright: 2014 Edward Der-Hua Liu\nLicense: GPL-3 or LGPL-3\n\n"
+        "Files: */3.ogg\n       REAMDE\nCopyright: 2014 Edward Der-Hua Liu\n"
+        "License: GPL-3 or LGPL-3\n\n"
         "Files: */5.ogg\nCopyright: ChionMeilin\nLicense: CC-BY-3\n\n"
         "Files: debian/*\nCopyright: 2014 ChangZhuo Chen\nLicense: GPL-3\n"
     )

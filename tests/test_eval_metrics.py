@@ -22,7 +22,8 @@ def speech_like():
 
 def test_scaled_target(speech_like):
     s = speech_like
-    # plain SDR of 0.5 s: |s|² / |0.5 s|² = 4 -> 6.0206 dB; scale-invariant and BSS metrics see a perfect estimate
+    # plain SDR of 0.5 s: |s|² / |0.5 s|² = 4 -> 6.0206 dB; scale-invariant and BSS metrics see a
+    # perfect estimate
     assert sdr(0.5 * s, s) == pytest.approx(10 * math.log10(4), abs=1e-9)
     assert si_sdr(0.5 * s, s) == CAP_DB
     assert sdr_bss(0.5 * s, s) > 60

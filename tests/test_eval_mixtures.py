@@ -1,4 +1,5 @@
-"""Published-format mixture lists round-trip; `clapsep eval` runs a model directory and a package."""
+"""Published-format mixture lists round-trip; `clapsep eval` runs a model directory and a
+package."""
 
 import json
 
@@ -17,7 +18,8 @@ from clapsep.model.evaluation.mixtures import (
 PUBLISHED = """source_file,positive_caption,noise_file,negative_caption
 4-218199-F-35.wav,the sound of washing machine,5-223103-A-31.wav,the sound of mouse click
 4-218199-F-35.wav,the sound of washing machine,4-196671-A-8.wav,the sound of sheep
-Y7fmOlUlwoNg.wav,Constant rattling noise and sharp vibrations,YbmEF-c-M174.wav,"A duck quacks, a bird chirps twice"
+Y7fmOlUlwoNg.wav,Constant rattling noise and sharp vibrations,YbmEF-c-M174.wav,\
+"A duck quacks, a bird chirps twice"
 """
 
 

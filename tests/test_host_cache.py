@@ -1,4 +1,5 @@
-"""The render cache: identical hits without the separator, misses on any change, no bad entry served."""
+"""The render cache: identical hits without the separator, misses on any change, no bad entry
+served."""
 
 import os
 from pathlib import Path

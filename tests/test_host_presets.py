@@ -1,4 +1,5 @@
-"""The preset library: round trips, atomic files, bad files isolated, import clashes, factory set."""
+"""The preset library: round trips, atomic files, bad files isolated, import clashes, factory
+set."""
 
 import json
 from dataclasses import replace

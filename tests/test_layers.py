@@ -36,7 +36,8 @@ ALLOWED = {
     "host": {"leaves", "runtime", "host"},
     "host.cli": {"leaves", "runtime", "host", "host.cli"},
     "bridge": {"leaves", "runtime", "host", "host.cli", "bridge"},
-    # `clapsep ui` takes the CLI's engine options (`host.cli.options`) like every command that renders
+    # `clapsep ui` takes the CLI's engine options (`host.cli.options`) like every command that
+    # renders
     "ui": {"leaves", "runtime", "host", "host.cli", "ui"},
     "model": {"leaves", "model"},
     # evaluation scores exported packages through the product's own runtime
@@ -142,7 +143,8 @@ def test_there_are_no_import_circles():
 
 
 def test_nothing_imports_the_old_top_level_names():
-    """Parts import each other as `clapsep.host...`, never as a bare `host` that would collide in site-packages."""
+    """Parts import each other as `clapsep.host...`, never as a bare `host` that would collide in
+    site-packages."""
     bare = {folder for folder in FOLDERS.values() if folder != "clapsep"}
     offenders = [
         f"{MODULES[m].relative_to(ROOT)}:{line} {name}"

@@ -1,4 +1,5 @@
-"""Contrastive pre-training of the bundled model's small CLAP: learns, checkpoints, resumes exactly."""
+"""Contrastive pre-training of the bundled model's small CLAP: learns, checkpoints, resumes
+exactly."""
 
 import csv
 import dataclasses

@@ -127,7 +127,8 @@ def test_each_mode_lowers_the_loss(corpus, tmp_path, mode, steps, lr):
     batch = fixed_batch(config, mode)
     before, after = probe_loss(config, batch, False), probe_loss(config, batch, True)
     print(
-        f"{mode}: step losses {curve[0]:.3f} -> {curve[-1]:.3f}; fixed batch {before:.3f} -> {after:.3f}"
+        f"{mode}: step losses {curve[0]:.3f} -> {curve[-1]:.3f}; "
+        f"fixed batch {before:.3f} -> {after:.3f}"
     )
     assert len(curve) == steps and after < before
     assert (run_dir / "model" / "model.safetensors").is_file() and (run_dir / "best").is_dir()
@@ -145,7 +146,8 @@ def test_resume_repeats_the_next_step_exactly(corpus, tmp_path):
         f"model: {{name: tiny}}\n"
         f"data: {{supervised: {corpus / 'clips.csv'}, mix: {{crop_seconds: 1.0}}, val_items: 2}}\n"
         f"optim: {{lr: 0.001}}\n"
-        f"run: {{batch_size: 2, max_steps: 3, val_every: 1000, checkpoint_every: 1000, progress: false}}\n"
+        f"run: {{batch_size: 2, max_steps: 3, val_every: 1000, "
+        f"checkpoint_every: 1000, progress: false}}\n"
     )
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     assert main(["train", str(config_file), "--out", str(straight)]) == 0

@@ -302,7 +302,8 @@ def test_layout_output_folder_and_last_preset_are_remembered(
 def test_screenshot_script_renders_and_grabs_the_panel_without_torch_or_the_bridge(
     package: Path, home: Path, speech: Path
 ) -> None:
-    """`python -m clapsep.ui.screenshot` end to end; ui may import host only, never torch or plugin_bridge."""
+    """`python -m clapsep.ui.screenshot` end to end; ui may import host only, never torch or
+    plugin_bridge."""
     out = home / "panel.png"
     code = (
         "import sys; sys.modules['torch'] = None; sys.modules['clapsep.plugin_bridge'] = None\n"

@@ -68,7 +68,8 @@ def _row(*widgets: QWidget) -> QHBoxLayout:
 
 
 class MainWindow(QMainWindow):
-    """`clapsep ui`: presets on the left, clips and results in the middle, before/after on the right."""
+    """`clapsep ui`: presets on the left, clips and results in the middle, before/after on the
+    right."""
 
     def __init__(
         self,
@@ -215,7 +216,8 @@ class MainWindow(QMainWindow):
         self.model_label.setToolTip(f"{info['path']}\n{info['provider_note']}")
         seconds = time.monotonic() - self._load_started
         self.say(
-            f"Model {info['name']} {info['version']} loaded in {seconds:.1f} s: {info['provider_note']}"
+            f"Model {info['name']} {info['version']} loaded in {seconds:.1f} s: "
+            f"{info['provider_note']}"
         )
         self.render_action.setEnabled(True)
 
@@ -305,7 +307,8 @@ class MainWindow(QMainWindow):
         self.clips.add_clips(PanelClip(Path(p)) for p in paths)
 
     def _jobs_arrived(self, items: list[BridgeClip]) -> None:
-        """Bridge clips join the list; a finished job's stems become results like the panel's own."""
+        """Bridge clips join the list; a finished job's stems become results like the panel's
+        own."""
         if added := self.clips.add_clips(item.clip for item in items):
             self.say(f"{added} clip(s) arrived from the bridge")
         for item in items:

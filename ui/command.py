@@ -24,8 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "ui",
         help="open the panel: presets, clips, render with progress, before/after view",
-        description="The desktop panel. Drop clips, pick or edit a preset, render, compare and audition. "
-        "Jobs sent by DAWs through the bridge appear in its clip list.",
+        description="The desktop panel. Drop clips, pick or edit a preset, render, compare and "
+        "audition. Jobs sent by DAWs through the bridge appear in its clip list.",
     )
     add_engine_options(p)
     p.set_defaults(run=_run_ui)

@@ -1,4 +1,5 @@
-"""`python -m clapsep.ui.screenshot --model PACKAGE --out docs/panel.png`: the panel with a rendered clip.
+"""`python -m clapsep.ui.screenshot --model PACKAGE --out docs/panel.png`: the panel with a
+rendered clip.
 
 Makes a real clip (espeak-ng speech over noise), renders it through the real host with
 the "Dialogue" preset, selects it and grabs the window. The user data folder is a
@@ -96,7 +97,7 @@ def capture(package: Path, out: Path, work: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m clapsep.ui.screenshot", description=__doc__.splitlines()[0]
+        prog="python -m clapsep.ui.screenshot", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--model", required=True, type=Path, help="model package folder")
     parser.add_argument("--out", type=Path, default=Path("docs/panel.png"))

@@ -34,8 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# `clapsep render --job FILE ...` is `clapsep job FILE ...`, `render --otio IN ...` is `otio IN ...`:
-# the file-based DAW front ends live in plugin_bridge, which host must not import.
+# `clapsep render --job FILE ...` is `clapsep job FILE ...`, `render --otio IN ...` is
+# `otio IN ...`: the file-based DAW front ends live in plugin_bridge, which host must not
+# import.
 RENDER_ALIASES = {"--job": "job", "--otio": "otio"}
 
 
@@ -75,7 +76,10 @@ def missing_extra(exc: ModuleNotFoundError) -> str | None:
     extra = EXTRA_OF.get((exc.name or "").split(".")[0])
     if extra is None:
         return None
-    return f"this command needs {exc.name}, from the [{extra}] extra: pip install 'clapsep-studio[{extra}]'"
+    return (
+        f"this command needs {exc.name}, from the [{extra}] extra: "
+        f"pip install 'clapsep-studio[{extra}]'"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -176,10 +176,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "batch",
         help="render every audio file of a folder tree or a list; resumable",
-        description="Render each audio file under DIR (recursively) or listed in a text file into --out, "
-        "mirroring sub-folders. Files whose stems all exist are skipped, so an interrupted "
-        "batch resumes; a failing file does not stop the others. Exit status 0 when every "
-        "file succeeded, else 2 (bad inputs) or 1 (internal errors).",
+        description="Render each audio file under DIR (recursively) or listed in a text file "
+        "into --out, mirroring sub-folders. Files whose stems all exist are skipped, so an "
+        "interrupted batch resumes; a failing file does not stop the others. Exit status 0 when "
+        "every file succeeded, else 2 (bad inputs) or 1 (internal errors).",
     )
     p.add_argument(
         "target", metavar="DIR_OR_LIST", help="folder to search, or a text file of paths"

@@ -166,7 +166,8 @@ def _run_render(args: argparse.Namespace) -> int:
     engine, request = build_request(args)
     if not args.json:
         print(
-            f"model {engine.package.name} {engine.package.version}: {engine.separator.provider_note}",
+            f"model {engine.package.name} {engine.package.version}: "
+            f"{engine.separator.provider_note}",
             file=sys.stderr,
         )
     sources = [Path(source) for source in args.inputs]
@@ -210,9 +211,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "render",
         help="isolate a sound in audio files by text, audio example or preset",
-        description="Write a target stem (what the query describes) and a residual stem (everything else, "
-        "so target + residual = input) for each INPUT; the input is never modified. "
-        "`clapsep render --job JOB` renders a DAW job file (as `clapsep job`) and "
+        description="Write a target stem (what the query describes) and a residual stem "
+        "(everything else, so target + residual = input) for each INPUT; the input is never "
+        "modified. `clapsep render --job JOB` renders a DAW job file (as `clapsep job`) and "
         "`clapsep render --otio IN --out OUT` a timeline (as `clapsep otio`).",
     )
     p.add_argument(

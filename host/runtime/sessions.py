@@ -45,7 +45,8 @@ def session_options(threads: int | None = None, optimization: str = "all") -> or
     """One intra-op pool, sequential execution, no busy-waiting between windows."""
     if optimization not in OPTIMIZATION_LEVELS:
         raise UserError(
-            f"unknown graph optimisation level {optimization!r}; known: {', '.join(OPTIMIZATION_LEVELS)}"
+            f"unknown graph optimisation level {optimization!r}; "
+            f"known: {', '.join(OPTIMIZATION_LEVELS)}"
         )
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or usable_cores()
@@ -227,7 +228,8 @@ class Separator:
         return self._session.run(["separated"], {"mixture": mixture, "condition": condition})[0]
 
     def _run_bound(self, mixture: np.ndarray, condition: np.ndarray) -> np.ndarray:
-        """GPU path: the condition is uploaded once per distinct value, the output lands on the host."""
+        """GPU path: the condition is uploaded once per distinct value, the output lands on the
+        host."""
         key = condition.tobytes()
         if self._bound_condition is None or self._bound_condition[0] != key:
             self._bound_condition = (key, ort.OrtValue.ortvalue_from_numpy(condition, "cuda", 0))

@@ -126,7 +126,8 @@ def group_sizes(planned: list[Planned], manifest: Manifest) -> dict[str, float]:
 def corpus_splits(
     planned: list[Planned], manifest: Manifest, options: BuildOptions
 ) -> dict[str, str]:
-    """group -> split: held-out packages' groups are `test`, the rest train / val by `assign_splits`."""
+    """group -> split: held-out packages' groups are `test`, the rest train / val by
+    `assign_splits`."""
     groups_by_label: dict[str, set[str]] = defaultdict(set)
     for p in planned:
         if not p.package.heldout:
@@ -250,7 +251,8 @@ def built_rows(
     options: BuildOptions,
     skipped: Counter[tuple[str, str]],
 ) -> list[Row]:
-    """The sources with clips, in the split of the corpus as it now stands; the others counted in `skipped`."""
+    """The sources with clips, in the split of the corpus as it now stands; the others counted in
+    `skipped`."""
     splits = corpus_splits(planned, manifest, options)
     rows = []
     for p in planned:
@@ -267,7 +269,8 @@ def built_rows(
 
 
 def _process(p: Planned, options: BuildOptions) -> Record:
-    """One source to clips; any error becomes a "failed" record (retried next run), not a dead build."""
+    """One source to clips; any error becomes a "failed" record (retried next run), not a dead
+    build."""
     licence = p.item.licence or licence_for(p.package, p.item.relpath)
     try:
         return process(p.item, licence, options.out, options.rules)

@@ -142,7 +142,8 @@ def _sources_text(sources: dict[str, list[Source]]) -> str:
     ]
     for stem, group in sources.items():
         lines += [
-            f"| {stem} | {s.row['source_package']} | `{s.row['source_file']}` | {s.row['licence']} |"
+            f"| {stem} | {s.row['source_package']} | `{s.row['source_file']}` "
+            f"| {s.row['licence']} |"
             for s in group
         ]
     return "\n".join(lines) + "\n"

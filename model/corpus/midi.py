@@ -130,7 +130,8 @@ def phrase(
 def _chord(
     pool: list[int], scale: tuple[int, ...], root: int, degree: int, high: int, rng: random.Random
 ) -> list[int]:
-    """A triad on `degree` of the scale, rooted in the lower half of the range, lowest note first."""
+    """A triad on `degree` of the scale, rooted in the lower half of the range, lowest note
+    first."""
     classes = [(root + scale[(degree + k) % len(scale)]) % 12 for k in (0, 2, 4)]
     bases = [p for p in pool if p % 12 == classes[0] and p + 7 <= high] or pool[:1]
     chord = [rng.choice(bases[: max(1, (len(bases) + 1) // 2)])]

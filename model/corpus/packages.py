@@ -18,7 +18,9 @@ from clapsep.errors import UserError
 @dataclass(frozen=True)
 class Package:
     name: str
-    root: str  # installed folder, or the container file for "zip" / "cat" / "queen" / the program for generators
+    # installed folder, or the container file for "zip" / "cat" / "queen" / the program for
+    # generators
+    root: str
     kind: str  # "files", "zip" (a .pk3, or a folder of them), "cat" (OpenTTD sound catalogue),
     # "queen" (Flight of the Amazon Queen's queen.1c), "midi" (a SoundFont), "tts"
     licence: str  # when the copyright file does not say per file
@@ -130,7 +132,8 @@ CATALOG: tuple[Package, ...] = (
         "gcin-voice", "/usr/share/gcin-voice/ogg", "files", "GPL-3 or LGPL-3", copyright_prefix=""
     ),
     Package("megaglest-data", "/usr/share/games/megaglest", "files", "CC-BY-SA-3.0"),
-    # Shares /usr/share/games/fillets-ng/sound with the -cs and -nl dubs: each matches only its own folders.
+    # Shares /usr/share/games/fillets-ng/sound with the -cs and -nl dubs: each matches only its
+    # own folders.
     Package("fillets-ng-data", "/usr/share/games/fillets-ng", "files", "GPL-2+"),
     Package("openarena-data", "/usr/share/games/openarena", "zip", "GPL-2+"),
     Package("colobot-common-sounds", "/usr/share/games/colobot", "files", "GPL-3+"),

@@ -45,7 +45,8 @@ class Row:
 
 
 def clip_rows(rows: Iterable[Row], seed: int) -> list[dict[str, Any]]:
-    """One CSV row per clip; the caption is drawn per clip, reproducibly, from the label's templates."""
+    """One CSV row per clip; the caption is drawn per clip, reproducibly, from the label's
+    templates."""
     out = []
     for row in rows:
         for clip in row.record.clips:

@@ -87,7 +87,8 @@ ARCHIVE_EXTENSIONS = (".pk3", ".wz", ".zip")
 
 
 def _zip_items(package: Package) -> Iterator[SourceItem]:
-    """Members of the zip at the root; for a folder, of every archive under it (`<archive>/<member>`)."""
+    """Members of the zip at the root; for a folder, of every archive under it
+    (`<archive>/<member>`)."""
     if not os.path.isdir(package.root):
         yield from _archive_items(package, package.root, "")
         return

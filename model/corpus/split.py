@@ -37,7 +37,8 @@ def assign_splits(
     val_share: float = 0.1,
     sizes: Mapping[str, float] | None = None,
 ) -> dict[str, str]:
-    """group -> "train" or "val", for every group named in `groups_by_label` (sizes default to 1)."""
+    """group -> "train" or "val", for every group named in `groups_by_label` (sizes default to
+    1)."""
     size = (lambda g: sizes.get(g, 0.0)) if sizes is not None else (lambda g: 1.0)
 
     def order(g: str) -> float:
@@ -74,8 +75,8 @@ def assign_splits(
 
 
 def split_caps(limit: int | None, val_share: float) -> dict[str, int | None]:
-    """Clips per label and split allowed by `--limit-per-label` (validation in proportion, at least 1;
-    held-out `test` packages as training)."""
+    """Clips per label and split allowed by `--limit-per-label` (validation in proportion, at
+    least 1; held-out `test` packages as training)."""
     if limit is None:
         return {TRAIN: None, VAL: None, TEST: None}
     return {TRAIN: limit, VAL: max(1, round(limit * val_share / (1.0 - val_share))), TEST: limit}

@@ -340,7 +340,8 @@ _LINCITY = (
 )
 
 _WARZONE_SFX = (
-    # Warzone 2100 effects whose names say what they are; lasers, tracks and the like stay unlabelled.
+    # Warzone 2100 effects whose names say what they are; lasers, tracks and the like stay
+    # unlabelled.
     R(r"^audio/sfx/explons/(lrgexpl|smlexpl|atnkexpl|mpodexpl)\.ogg$", "explosion"),
     R(r"^audio/sfx/explons/bldfall\.ogg$", "crash", "a building collapsing"),
     R(r"^audio/sfx/weapons/(mgbar\d|mgheavy|mgtower|asltmg)\.ogg$", "gunshot", "machine gun fire"),
@@ -408,7 +409,8 @@ _WESNOTH_MUSIC = (
 )
 
 _REDECLIPSE = (
-    # Red Eclipse (held out): music and map ambience; morph/* is Q009's designed pack, only its weather used.
+    # Red Eclipse (held out): music and map ambience; morph/* is Q009's designed pack, only its
+    # weather used.
     R(r"^music/track_\d+\.ogg$", "music"),
     R(r"^ambience/distant_cars\.ogg$", "traffic", "distant cars on a road"),
     R(r"^ambience/(wind|blowwind|hollowwind|wastewind|alienwind|dizzywind)\.ogg$", "wind"),

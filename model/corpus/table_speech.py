@@ -86,13 +86,14 @@ _HEDGEWARS = (
 )
 
 _FOTAQ = (
-    # Flight of the Amazon Queen (1995 talkie; Debian's MP3 rebuild, 16 kbit/s, 11025 Hz). Entry names:
-    # a dialogue or cutaway file whose first two characters name the room, the line, then J for Joe
-    # or P for the other party; JOE<n> are Joe's own remarks.
-    # Joe King: F0 147 Hz over JOE*, 134 Hz over <hex>J*, 136 / 153 Hz over ..SSSSJ* / ..XXXXJ* (40 each).
+    # Flight of the Amazon Queen (1995 talkie; Debian's MP3 rebuild, 16 kbit/s, 11025 Hz).
+    # Entry names: a dialogue or cutaway file whose first two characters name the room, the line,
+    # then J for Joe or P for the other party; JOE<n> are Joe's own remarks.
+    # Joe King: F0 147 Hz over JOE*, 134 Hz over <hex>J*, 136 / 153 Hz over ..SSSSJ* / ..XXXXJ*
+    # (40 each).
     R(r"^(JOE\d+|[0-9A-Z]{6}J\d+)\.SB$", "speech_male", language="en", group="joe"),
-    # Everyone else, men and women (P lines 167 Hz, cutaways C* 178 Hz with p25-p75 134-220 Hz; Joe also
-    # speaks in cutaways): one group per room, so the split holds out whole rooms.
+    # Everyone else, men and women (P lines 167 Hz, cutaways C* 178 Hz with p25-p75 134-220 Hz;
+    # Joe also speaks in cutaways): one group per room, so the split holds out whole rooms.
     R(r"^(?P<room>[0-9A-Z]{2})[^/]*\.SB$", "speech", language="en", group="room-{room}"),
 )
 
@@ -102,8 +103,9 @@ _WARZONE = (
     R(
         r"^audio/(?P<d>nexus)/", "speech_synthetic", language="en", group="{d}"
     ),  # NEXUS, a processed AI voice
-    # The advisor of messages and countdowns: F0 193-230 Hz in every memressp folder, 225 Hz in countdown;
-    # audio/extra continues her pcv* messages (193 Hz, p25 162), so all three are one group.
+    # The advisor of messages and countdowns: F0 193-230 Hz in every memressp folder, 225 Hz in
+    # countdown; audio/extra continues her pcv* messages (193 Hz, p25 162), so all three are one
+    # group.
     R(r"^audio/(memressp|countdown)/", "speech_female", language="en", group="advisor"),
     R(r"^audio/extra/", "speech", language="en", group="advisor"),
     R(
@@ -121,7 +123,8 @@ _WARZONE = (
 )
 
 _GCIN = (
-    # gcin's Mandarin syllables: one folder per zhuyin syllable, read by two speakers (3.ogg, 5.ogg).
+    # gcin's Mandarin syllables: one folder per zhuyin syllable, read by two speakers
+    # (3.ogg, 5.ogg).
     R(r"(^|/)3\.ogg$", "speech_male", language="zh", group="reader-3"),  # F0 139 Hz over 40 files
     R(
         r"(^|/)5\.ogg$", "speech_female", language="zh", group="reader-5"
@@ -129,12 +132,14 @@ _GCIN = (
 )
 
 _MG_UNITS = r"^techs/megapack/factions/(?P<f>[^/]+)/units/(?P<u>[^/]+)/sounds/"
-_MG_BARK = r"(?:[^/]*_)?(?:ack|sel|select)\d*[a-z]?\.(?:wav|ogg)$"  # acknowledge / select lines, not *_attack
+# acknowledge / select lines, not *_attack
+_MG_BARK = r"(?:[^/]*_)?(?:ack|sel|select)\d*[a-z]?\.(?:wav|ogg)$"
 
 _MEGAGLEST = (
-    # MegaGlest unit barks (English and gibberish, mostly under 1 s); one group per faction and unit.
-    # Animals, monsters, daemons and processed voices are not speech: chicken 258 Hz, thunderbird 342 Hz,
-    # genie 380 Hz, dragon rider 401 Hz (pitched), magician 77 Hz (pitched down), battleaxe = daemon_*.
+    # MegaGlest unit barks (English and gibberish, mostly under 1 s); one group per faction and
+    # unit. Animals, monsters, daemons and processed voices are not speech: chicken 258 Hz,
+    # thunderbird 342 Hz, genie 380 Hz, dragon rider 401 Hz (pitched), magician 77 Hz (pitched
+    # down), battleaxe = daemon_*.
     R(
         r"^techs/megapack/factions/(egypt/units/(anubis_warrior|chicken|mummy)|indian/units/(bull|thunderbird)"
         r"|magic/units/(behemoth|daemon|dragon|dragon_rider|evil_dragon|ghost_armor|wicker_behemoth)"
@@ -158,7 +163,8 @@ _MEGAGLEST = (
 )
 
 _FILLETS_EN = (
-    # Fish Fillets NG, English data: the fish are not voiced, only a few minor characters (and effects).
+    # Fish Fillets NG, English data: the fish are not voiced, only a few minor characters
+    # (and effects).
     R(
         r"^sound/elk/en/deu-l-[^/]+\.ogg$", "speech", language="ru", group="elk-l"
     ),  # Russian words, 166 Hz
@@ -197,7 +203,8 @@ _FILLETS_NL = (
 
 _OPENARENA = (
     # The OpenArena announcer (reverberant), in pak0 and pak6-misc; the hit beeps share its folder.
-    # Not used: missionpack sound/voices/festivoxmale (Festival TTS) and sound/voices/rott (unclear origin).
+    # Not used: missionpack sound/voices/festivoxmale (Festival TTS) and sound/voices/rott
+    # (unclear origin).
     R(r"\.pk3/sound/feedback/(hit|hit_teammate|hithi|hitlo)\.wav$", SKIP),
     R(
         r"\.pk3/sound/(feedback|player/announcer)/[^/]+\.wav$",
@@ -211,7 +218,8 @@ _OPENARENA = (
 )
 
 _CODEC2 = (
-    # codec2 test recordings (held out). Only originals: f2400 / m2400 are codec output, all.wav joins others.
+    # codec2 test recordings (held out). Only originals: f2400 / m2400 are codec output, all.wav
+    # joins others.
     R(
         r"^wav/(?P<s>morig|mmt1|big_dog|cross)\.wav$", "speech_male", language="en", group="{s}"
     ),  # 83-114 Hz

@@ -69,7 +69,8 @@ class SupervisedMixtures(Dataset):
     def _draw(
         self, rng: np.random.Generator, excluding: str | None = None, speech: bool | None = None
     ) -> Clip:
-        """A clip of a tempered family draw; `speech` True / False keeps only voice / non-voice families."""
+        """A clip of a tempered family draw; `speech` True / False keeps only voice / non-voice
+        families."""
         weights = self.family_weights.copy()
         if excluding is not None:
             weights[self.families.index(excluding)] = 0.0

@@ -1,1 +1,2 @@
-"""Evaluating separators on published-format mixture lists: metrics, backends, reports, `clapsep eval`."""
+"""Evaluating separators on published-format mixture lists: metrics, backends, reports,
+`clapsep eval`."""

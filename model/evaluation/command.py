@@ -87,7 +87,8 @@ def _run(args: argparse.Namespace) -> int:
     summaries = write_report(Path(args.out), records, meta)
     print(overview(summaries, f"{backend.name} on {args.mixtures}"))
     print(
-        f"per-mode tables: {Path(args.out) / 'results.md'}; per-item results: {Path(args.out) / 'results.json'}"
+        f"per-mode tables: {Path(args.out) / 'results.md'}; "
+        f"per-item results: {Path(args.out) / 'results.json'}"
     )
     return 0
 
@@ -116,7 +117,8 @@ def _run_list(args: argparse.Namespace) -> int:
     labels = {i.label for i in items}
     unused = sorted({c.label for c in clips} - labels)
     print(
-        f"{len(items)} mixtures over {len(labels)} labels from {len(clips)} {args.split} clips -> {out}"
+        f"{len(items)} mixtures over {len(labels)} labels "
+        f"from {len(clips)} {args.split} clips -> {out}"
     )
     if unused and len(items) >= len(labels):
         print(f"left out (no interferer of another category): {', '.join(unused)}")
@@ -146,7 +148,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--queries",
         action="append",
         metavar="MODES",
-        help="query modes, repeatable or comma-separated: text-p, text-n, text-pn (default), audio-1, audio-5",
+        help="query modes, repeatable or comma-separated: text-p, text-n, text-pn (default), "
+        "audio-1, audio-5",
     )
     p.add_argument("--positive-only", action="store_true", help="same as --queries text-p")
     p.add_argument(

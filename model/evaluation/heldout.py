@@ -79,10 +79,10 @@ def build_eval_list(
     """`items` mixtures, labels taken round-robin in a seeded order (every usable label once
     before any repeats, a label's clips in a seeded order too); each interferer is a clip
     of a seeded label of another category, label first so that the corpus's largest
-    category (speech) does not make nearly every interferer. Labels of a category with no other category
-    to mix with cannot be used and are left out. `target_category` keeps only targets of
-    that category; `interferers` > 1 makes mixtures of more sources (interferers of
-    distinct labels, summed before the SNR is set, as in training)."""
+    category (speech) does not make nearly every interferer. Labels of a category with no
+    other category to mix with cannot be used and are left out. `target_category` keeps
+    only targets of that category; `interferers` > 1 makes mixtures of more sources
+    (interferers of distinct labels, summed before the SNR is set, as in training)."""
     if interferers < 1:
         raise ValueError("a mixture needs at least one interferer")
     rng = random.Random(seed)
@@ -111,7 +111,8 @@ def build_eval_list(
         label = order[n % len(order)]
         target = pools[label][(n // len(order)) % len(pools[label])]
         candidates = others[_category(target)]
-        # (sampling one label draws exactly as `rng.choice`: lists made before several were possible stay)
+        # (sampling one label draws exactly as `rng.choice`: lists made before several were
+        # possible stay)
         labels = rng.sample(candidates, min(interferers, len(candidates)))
         noises = [rng.choice(by_label[label]) for label in labels]
         mixtures.append(

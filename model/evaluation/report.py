@@ -84,7 +84,8 @@ def overview(summaries: dict[str, dict[str, dict[str, float | int]]], title: str
     ]
     for mode, s in summaries.items():
         lines.append(
-            f"| {mode} | {s['SDRi']['mean']:.2f} | {s['SI-SDRi']['mean']:.2f} | {s['SDRi-bss']['mean']:.2f} "
+            f"| {mode} | {s['SDRi']['mean']:.2f} | {s['SI-SDRi']['mean']:.2f} "
+            f"| {s['SDRi-bss']['mean']:.2f} "
             f"| {s['SDRi']['macro']:.2f} | {s['SI-SDRi']['macro']:.2f} | {s['SDRi']['n']} |"
         )
     return "\n".join([*lines, ""])

@@ -36,7 +36,8 @@ def by_label(clips: list[Clip]) -> dict[str, list[Clip]]:
 
 
 def load_clip(path: Path, samples: int, rng: random.Random | None) -> np.ndarray:
-    """Mono 32 kHz audio cut to `samples`: a random crop (or the centre when `rng` is None), zero-padded."""
+    """Mono 32 kHz audio cut to `samples`: a random crop (or the centre when `rng` is None),
+    zero-padded."""
     with AudioFile(str(path)) as f:
         if round(f.samplerate) != SEPARATION_RATE:
             raise ValueError(

@@ -1,4 +1,5 @@
-"""The bundled separator's starting point: pre-trained small CLAP + its tower copied into the encoder."""
+"""The bundled separator's starting point: pre-trained small CLAP + its tower copied into the
+encoder."""
 
 from pathlib import Path
 
@@ -8,7 +9,8 @@ from clapsep.model.separator import CLAPSep, build_model
 
 
 def init_from_pretrain(checkpoint: Path, config: str = "bundled") -> CLAPSep:
-    """A separator whose query encoder is the pre-trained CLAP and whose encoder copies its tower."""
+    """A separator whose query encoder is the pre-trained CLAP and whose encoder copies its
+    tower."""
     weights = load_checkpoint(checkpoint)["weights"]
     model = build_model(config)
     load_minilm_weights(model.clap.text_branch)

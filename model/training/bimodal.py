@@ -23,8 +23,8 @@ from clapsep.model.separator import CLAPSep
 from clapsep.model.training.queries import QueryBuilder
 
 _CONNECTIVES = re.compile(
-    r",|;|\band then\b|\bfollowed by\b|\bwhile\b|\bas well as\b|\balong with\b|\bwith\b|\band\b|\bthen\b"
-    r"|\bas\b|\bbefore\b|\bafter\b|\bover\b",
+    r",|;|\band then\b|\bfollowed by\b|\bwhile\b|\bas well as\b|\balong with\b|\bwith\b"
+    r"|\band\b|\bthen\b|\bas\b|\bbefore\b|\bafter\b|\bover\b",
     flags=re.IGNORECASE,
 )
 _STOP = {
@@ -102,7 +102,8 @@ class BiModalObjective(nn.Module):
     def _contrastive(
         self, estimates: torch.Tensor, phrases: list[str], phrase_text: torch.Tensor
     ) -> torch.Tensor:
-        """Cross-entropy of each estimate's CLAP audio embedding against the batch's distinct phrases."""
+        """Cross-entropy of each estimate's CLAP audio embedding against the batch's distinct
+        phrases."""
         unique = sorted(set(phrases))
         index = {p: i for i, p in enumerate(unique)}
         text = torch.stack([phrase_text[phrases.index(p)] for p in unique])

@@ -128,7 +128,8 @@ def _build(cls: type, values: Any, where: str) -> Any:
     unknown = set(values) - names
     if unknown:
         raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}"
+            f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(names))}"
         )
     kwargs = {}
     for key, value in values.items():

@@ -1,4 +1,5 @@
-"""The plain supervised objective and the semi-supervised blend; each is a module so DDP can wrap it.
+"""The plain supervised objective and the semi-supervised blend; each is a module so DDP can
+wrap it.
 
 An objective's `forward(batch, generator)` returns (loss, logs): the loss to minimise and
 a dict of floats for the metrics log. The generator carries all of the step's query

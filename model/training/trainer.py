@@ -121,7 +121,8 @@ def validate(
     rank: int,
     world: int,
 ) -> float:
-    """Mean SI-SDRi over the fixed validation pairs (text queries, both sides), all ranks together."""
+    """Mean SI-SDRi over the fixed validation pairs (text queries, both sides), all ranks
+    together."""
     model.eval()
     total = torch.zeros(2, dtype=torch.float64)
     indices = list(range(min(count, len(val))))[rank::world]
