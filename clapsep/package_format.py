@@ -10,10 +10,20 @@ from pathlib import Path
 from typing import Any
 
 FORMAT = "clapsep-model-package"
-FORMAT_VERSION = 1
+# Version 2 splits the separator into an encoder and a decoder graph; version 1 packages
+# (one `separator.onnx`, such as the bundled model) are still read.
+FORMAT_VERSION = 2
+READABLE_FORMAT_VERSIONS = (1, 2)
 MANIFEST_FILE = "manifest.json"
 TOKENIZER_FILE = "tokenizer.json"
 
+# Format 2: the query-independent encoder (mixture -> feature grids) runs once per window,
+# the decoder (feature grids, mixture, condition -> separated) once per query.
+ENCODER_GRAPH = "encoder.onnx"
+ENCODER_FP16_GRAPH = "encoder.fp16.onnx"
+DECODER_GRAPH = "decoder.onnx"
+DECODER_FP16_GRAPH = "decoder.fp16.onnx"
+# Format 1: the whole separator in one graph.
 SEPARATOR_GRAPH = "separator.onnx"
 SEPARATOR_FP16_GRAPH = "separator.fp16.onnx"
 TEXT_GRAPH = "query_text.onnx"
@@ -29,12 +39,17 @@ TOKEN_IDS_INPUT = "input_ids"
 ATTENTION_MASK_INPUT = "attention_mask"
 # Graph outputs (plain "embedding" collides with the exporter's name for aten.embedding).
 SEPARATED_OUTPUT = "separated"
+# The encoder's outputs, the decoder's further inputs: `features_0` (patch grid) .. deepest.
+FEATURES_OUTPUT_PREFIX = "features_"
 NOISE_OUTPUT = "noise"
 TEXT_OUTPUT = "text_embedding"
 AUDIO_OUTPUT = "audio_embedding"
 
-# What every package has: its files, and the manifest keys the runtime reads.
-REQUIRED_FILES = (SEPARATOR_GRAPH, TEXT_GRAPH, AUDIO_GRAPH, TOKENIZER_FILE)
+# What every package of a format version has: its files, and the manifest keys the runtime reads.
+REQUIRED_FILES = {
+    1: (SEPARATOR_GRAPH, TEXT_GRAPH, AUDIO_GRAPH, TOKENIZER_FILE),
+    2: (ENCODER_GRAPH, DECODER_GRAPH, TEXT_GRAPH, AUDIO_GRAPH, TOKENIZER_FILE),
+}
 REQUIRED_KEYS = (
     "name",
     "version",

@@ -1,14 +1,20 @@
 """The ONNX graphs of a model package, exported with torch's dynamo exporter.
 
-`separator.onnx` is CLAPSep's forward as is (the STFT, ISTFT and 32->48 kHz resampler
-are convolutions, so the whole window runs in one graph); batch and window length are
-dynamic. The query encoders wrap CLAP's frozen towers: `query_audio.onnx` takes 10 s at
+CLAPSep's forward is two graphs (the STFT, ISTFT and 32->48 kHz resampler are
+convolutions, so each runs whole in onnxruntime): `encoder.onnx` takes the mixture to
+the LoRA encoder's feature grids, which do not depend on the query, so a window is
+encoded once for any number of queries; `decoder.onnx` takes those grids, the mixture
+(its STFT is recomputed there: cheap, and the mixture fixes the output length) and the
+condition to the separated window. Batch and window length are dynamic. `separator.onnx`,
+the forward in one graph, is what format-1 packages hold (weight recovery re-exports
+it to read them). The query encoders wrap CLAP's frozen towers: `query_audio.onnx` takes 10 s at
 48 kHz (the runtime fits queries first), `query_text.onnx` takes token ids and the
 attention mask. Graphs are single files (no external data, all are < 2 GB), opset 18,
 and pass `onnx.checker`. The fp16 separator keeps float32 inputs/outputs and keeps the
-numerically fragile ops (log-mel, normalisations, the STFT magnitude) in float32. A model
-trained with noise heads (NIT) adds `noise.onnx`: the separator's inputs -> the heads'
-off-query noise estimate.
+numerically fragile ops (log-mel, normalisations, the STFT magnitude) in float32; so do
+the fp16 encoder and decoder, whose feature grids therefore pass between them as float32.
+A model trained with noise heads (NIT) adds `noise.onnx`: the separator's inputs -> the
+heads' off-query noise estimate.
 """
 
 import logging
@@ -27,6 +33,7 @@ from clapsep.package_format import (
     AUDIO_INPUT,
     AUDIO_OUTPUT,
     CONDITION_INPUT,
+    FEATURES_OUTPUT_PREFIX,
     MIXTURE_INPUT,
     NOISE_OUTPUT,
     SEPARATED_OUTPUT,
@@ -74,18 +81,53 @@ class TextQueryGraph(nn.Module):
         return self.clap.text_embedding(input_ids, attention_mask)
 
 
+class EncoderGraph(nn.Module):
+    """Mixture [B, samples] @ 32 kHz -> the encoder's feature grids, each [B, tokens, channels]."""
+
+    def __init__(self, model: CLAPSep) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, mixture: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return self.model.features(mixture)
+
+
+class DecoderGraph(nn.Module):
+    """(mixture [B, samples], condition [B, C], feature grids...) -> separated [B, samples].
+
+    The rest of `CLAPSep.forward` after `CLAPSep.features`, the same operations in the same
+    order, so encoder then decoder computes what the single graph does.
+    """
+
+    def __init__(self, model: CLAPSep) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, mixture: torch.Tensor, condition: torch.Tensor, *features: torch.Tensor
+    ) -> torch.Tensor:
+        encoded = self.model.with_spectrum(mixture, features)
+        return self.model.synthesize(encoded, self.model.decode_mask(encoded, condition))
+
+
+def feature_names(model: CLAPSep) -> list[str]:
+    """The encoder graph's output names: one per feature grid (patch embedding, then stages)."""
+    levels = len(model.config.audio.depths) + 1
+    return [f"{FEATURES_OUTPUT_PREFIX}{level}" for level in range(levels)]
+
+
 def _export(
     module: nn.Module,
     args: tuple[torch.Tensor, ...],
     path: Path,
     inputs: list[str],
-    output: str,
+    outputs: list[str],
     dynamic_shapes: tuple[dict, ...],
 ) -> None:
     """Dynamo export to one self-contained file, then the ONNX checker.
 
-    `inputs` name the graph's inputs (the package format's names); `dynamic_shapes`
-    gives each positional argument's dynamic axes, in the same order.
+    `inputs` and `outputs` name the graph's tensors (the package format's names);
+    `dynamic_shapes` gives each positional argument's dynamic axes, in the same order.
     """
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
@@ -98,32 +140,87 @@ def _export(
             external_data=False,
             opset_version=OPSET,
             input_names=inputs,
-            output_names=[output],
+            output_names=outputs,
             dynamic_shapes=dynamic_shapes,
             verbose=False,
         )
     onnx.checker.check_model(str(path), full_check=True)
 
 
+def _window_axes() -> tuple[torch.export.Dim, torch.export.Dim]:
+    """The dynamic axes of a batch of windows: (batch, samples)."""
+    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
+    samples = torch.export.Dim("samples", min=MIN_WINDOW_SAMPLES, max=MAX_WINDOW_SAMPLES)
+    return batch, samples
+
+
+def _example_windows(condition_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two full windows and their conditions to trace with."""
+    mixture = 0.1 * torch.randn(2, MAX_WINDOW_SAMPLES)
+    return mixture, nn.functional.normalize(torch.randn(2, condition_dim), dim=-1)
+
+
 def _export_windowed(module: nn.Module, condition_dim: int, path: Path, output: str) -> None:
     """`(mixture [B, samples], condition [B, condition_dim]) -> [B, samples]`, batch and length
     dynamic."""
-    samples = torch.export.Dim("samples", min=MIN_WINDOW_SAMPLES, max=MAX_WINDOW_SAMPLES)
-    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
-    mixture = 0.1 * torch.randn(2, MAX_WINDOW_SAMPLES)
-    condition = nn.functional.normalize(torch.randn(2, condition_dim), dim=-1)
+    batch, samples = _window_axes()
     _export(
         module,
-        (mixture, condition),
+        _example_windows(condition_dim),
         path,
         [MIXTURE_INPUT, CONDITION_INPUT],
-        output,
+        [output],
         ({0: batch, 1: samples}, {0: batch}),
     )
 
 
+def export_encoder(model: CLAPSep, path: Path) -> None:
+    """`mixture [B, samples] -> feature grids`; the grids' shapes do not depend on the length
+    (the mel axis is padded to 1024 frames)."""
+    batch, samples = _window_axes()
+    mixture, _ = _example_windows(model.config.condition_dim)
+    _export(
+        EncoderGraph(model),
+        (mixture,),
+        path,
+        [MIXTURE_INPUT],
+        feature_names(model),
+        ({0: batch, 1: samples},),
+    )
+
+
+def export_decoder(model: CLAPSep, path: Path) -> None:
+    """`(mixture, condition, feature grids...) -> separated [B, samples]`, batch and length
+    dynamic; the grids to trace with are the example windows' own."""
+    batch, samples = _window_axes()
+    mixture, condition = _example_windows(model.config.condition_dim)
+    with torch.no_grad():
+        features = model.features(mixture)
+    names = feature_names(model)
+    _export(
+        DecoderGraph(model),
+        (mixture, condition, *features),
+        path,
+        [MIXTURE_INPUT, CONDITION_INPUT, *names],
+        [SEPARATED_OUTPUT],
+        # torch.export sees `*features` as one argument: a tuple of grids.
+        ({0: batch, 1: samples}, {0: batch}, tuple({0: batch} for _ in names)),
+    )
+
+
+def graph_shapes(path: Path, names: list[str]) -> dict[str, list[int | str]]:
+    """The shapes of a graph's inputs or outputs `names` as written, a dynamic axis by name."""
+    graph = onnx.load(str(path), load_external_data=False).graph
+    values = {value.name: value for value in [*graph.input, *graph.output]}
+    return {
+        name: [d.dim_param or d.dim_value for d in values[name].type.tensor_type.shape.dim]
+        for name in names
+    }
+
+
 def export_separator(model: CLAPSep, path: Path) -> None:
-    """Any batch of windows, any length from the minimum to the full window.
+    """The format-1 single graph: any batch of windows, any length from the minimum to the
+    full window.
 
     (The batch axis used to cost parity, 51-56 dB for `official`: laion's window_reverse
     burnt the example batch into a reshape; `model._laion` replaces it, and a batch of
@@ -144,7 +241,7 @@ def export_audio_query(model: CLAPSep, path: Path) -> None:
         (0.1 * torch.randn(2, QUERY_SAMPLES),),
         path,
         [AUDIO_INPUT],
-        AUDIO_OUTPUT,
+        [AUDIO_OUTPUT],
         ({0: batch},),
     )
 
@@ -160,7 +257,7 @@ def export_text_query(model: CLAPSep, path: Path) -> None:
         (ids, mask),
         path,
         [TOKEN_IDS_INPUT, ATTENTION_MASK_INPUT],
-        TEXT_OUTPUT,
+        [TEXT_OUTPUT],
         ({0: batch}, {0: batch}),
     )
 

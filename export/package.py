@@ -8,7 +8,8 @@ manifest and the command both say so. Configurations without a tokenizer of thei
 (`mini`, untrained exports) get a small byte-level BPE trained on the captions below.
 A model directory from a `nit` run carries its noise heads (`noise_heads.safetensors`);
 they become `noise.onnx`, the "off-query noise" stem, listed in the manifest under
-`noise` (absent otherwise).
+`noise` (absent otherwise). The separator is written as the encoder/decoder pair of
+format 2 (`graphs`); the runtime still reads format-1 packages of one separator graph.
 """
 
 import json
@@ -39,6 +40,10 @@ from clapsep.model.tokenizer import train_bpe_tokenizer
 from clapsep.package_format import (
     AUDIO_GRAPH,
     CONDITION_INPUT,
+    DECODER_FP16_GRAPH,
+    DECODER_GRAPH,
+    ENCODER_FP16_GRAPH,
+    ENCODER_GRAPH,
     FORMAT,
     FORMAT_VERSION,
     MANIFEST_FILE,
@@ -46,8 +51,6 @@ from clapsep.package_format import (
     NOISE_GRAPH,
     NOISE_OUTPUT,
     SEPARATED_OUTPUT,
-    SEPARATOR_FP16_GRAPH,
-    SEPARATOR_GRAPH,
     TEXT_GRAPH,
     TOKENIZER_FILE,
     package_digest,
@@ -175,7 +178,11 @@ def load_source(
 
 
 def _manifest(
-    source: ExportSource, name: str, package_version: str, files: dict[str, Any]
+    source: ExportSource,
+    name: str,
+    package_version: str,
+    separator: dict[str, Any],
+    files: dict[str, Any],
 ) -> dict[str, Any]:
     cfg = source.model.config
     try:
@@ -203,14 +210,7 @@ def _manifest(
         "query_samples": QUERY_SAMPLES,
         "embedding_dim": cfg.embedding_dim,
         "condition_dim": cfg.condition_dim,
-        "separator": {
-            "graph": SEPARATOR_GRAPH,
-            "fp16_graph": SEPARATOR_FP16_GRAPH,
-            **_window_inputs(cfg.condition_dim),
-            "outputs": [SEPARATED_OUTPUT],
-            "floor": "linear-blend",
-            "floor_rule": "target' = f*x + (1-f)*target, f = 10^(-dB/20); residual = x - target'",
-        },
+        "separator": separator,
         "query_encoder": {
             "kind": "clap-htsat-roberta",
             "audio_graph": AUDIO_GRAPH,
@@ -240,6 +240,31 @@ def _window_inputs(condition_dim: int) -> dict[str, Any]:
     }
 
 
+def _separator_entry(folder: Path, model: CLAPSep, fp16: bool) -> dict[str, Any]:
+    """The encoder and decoder graphs with their tensors; the feature grids' shapes are read
+    from the encoder graph as written."""
+    features = graphs.graph_shapes(folder / ENCODER_GRAPH, graphs.feature_names(model))
+    window = {MIXTURE_INPUT: ["batch", "samples"]}
+    condition = {CONDITION_INPUT: ["batch", model.config.condition_dim]}
+    encoder = {"graph": ENCODER_GRAPH, "inputs": window, "outputs": features}
+    decoder = {
+        "graph": DECODER_GRAPH,
+        "inputs": {**window, **condition, **features},
+        "outputs": {SEPARATED_OUTPUT: ["batch", "samples"]},
+    }
+    if fp16:
+        encoder["fp16_graph"] = ENCODER_FP16_GRAPH
+        decoder["fp16_graph"] = DECODER_FP16_GRAPH
+    return {
+        "encoder": encoder,
+        "decoder": decoder,
+        "batch": "dynamic: a batch of windows per run",
+        "rule": "encode each window once (query-independent), decode it once per condition",
+        "floor": "linear-blend",
+        "floor_rule": "target' = f*x + (1-f)*target, f = 10^(-dB/20); residual = x - target'",
+    }
+
+
 def _noise_entry(noise: OffQueryNoise) -> dict[str, Any]:
     return {
         "graph": NOISE_GRAPH,
@@ -258,9 +283,11 @@ def check_out_dir(out: Path, overwrite: bool) -> None:
         raise UserError(f"{out} exists and is not empty (use --overwrite)")
 
 
+_FP16_WEIGHTS = "float16 weights, float32 arithmetic"
 COMPACT_STORAGE = {
-    SEPARATOR_GRAPH: "float16 weights, float32 arithmetic",
-    AUDIO_GRAPH: "float16 weights, float32 arithmetic",
+    ENCODER_GRAPH: _FP16_WEIGHTS,
+    DECODER_GRAPH: _FP16_WEIGHTS,
+    AUDIO_GRAPH: _FP16_WEIGHTS,
     TEXT_GRAPH: "int8 token table, float16 weights, float32 arithmetic",
 }
 
@@ -270,7 +297,7 @@ def compact_graphs(out: Path) -> dict[str, str]:
     graphs.quantize_lookup_tables_int8(out / TEXT_GRAPH)
     storage = dict(COMPACT_STORAGE)
     if (out / NOISE_GRAPH).is_file():
-        storage[NOISE_GRAPH] = COMPACT_STORAGE[SEPARATOR_GRAPH]
+        storage[NOISE_GRAPH] = _FP16_WEIGHTS
     for name in storage:
         graphs.compact_graph(out / name)
     return storage
@@ -305,10 +332,12 @@ def write_package(
             if p.is_file()
         }
         manifest = _manifest(
-            source, name or f"clapsep-{source.model.config.name}", package_version, files
+            source,
+            name or f"clapsep-{source.model.config.name}",
+            package_version,
+            _separator_entry(folder, source.model, fp16),
+            files,
         )
-        if not fp16:
-            del manifest["separator"]["fp16_graph"]
         if storage:
             manifest["storage"] = storage
         (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -319,9 +348,11 @@ def write_package(
 
 def _export_graphs(source: ExportSource, folder: Path, fp16: bool) -> None:
     model = source.model
-    graphs.export_separator(model, folder / SEPARATOR_GRAPH)
+    graphs.export_encoder(model, folder / ENCODER_GRAPH)
+    graphs.export_decoder(model, folder / DECODER_GRAPH)
     if fp16:
-        graphs.convert_fp16(folder / SEPARATOR_GRAPH, folder / SEPARATOR_FP16_GRAPH)
+        graphs.convert_fp16(folder / ENCODER_GRAPH, folder / ENCODER_FP16_GRAPH)
+        graphs.convert_fp16(folder / DECODER_GRAPH, folder / DECODER_FP16_GRAPH)
     graphs.export_audio_query(model, folder / AUDIO_GRAPH)
     graphs.export_text_query(model, folder / TEXT_GRAPH)
     if source.noise is not None:
@@ -329,11 +360,15 @@ def _export_graphs(source: ExportSource, folder: Path, fp16: bool) -> None:
 
 
 def ensure_untrained_package(config: str, out: Path, source: ExportSource | None = None) -> Path:
-    """An untrained package of `config` at `out`, exported only if not already there
-    (tests, bench)."""
+    """An untrained package of `config` at `out`, exported only if not already there in the
+    current format (tests, bench)."""
     try:
         manifest = load_package(out).manifest
-        if manifest["configuration"] == config and not manifest["trained"]:
+        if (
+            manifest["configuration"] == config
+            and not manifest["trained"]
+            and manifest["format_version"] == FORMAT_VERSION
+        ):
             return Path(out)
     except UserError:
         pass

@@ -3,7 +3,9 @@
 The test signal is `export.signals.realistic_signal` (noise alone hides errors that only
 show on structured signals). The separator is compared at a
 full window and at an odd shorter length (the last window of a file), through the
-runtime's own `Separator` and `QueryEncoder` so the tokenizer file is checked too. A
+runtime's own `Separator` and `QueryEncoder` so the tokenizer file is checked too; each
+batch of windows is encoded once and decoded under two conditions, the reuse the
+encoder/decoder pair exists for, and each result is held to torch's `CLAPSep.forward`. A
 package with an off-query noise graph is checked the same way through `NoiseEstimator`.
 """
 
@@ -31,8 +33,15 @@ QUERY_TEXTS = ("a dog barks in the distance", "piano notes over soft background 
 
 
 def separator_parity(model: CLAPSep, separator: Separator, condition: np.ndarray) -> float:
-    """Lowest SNR (dB) between torch and onnxruntime over a full and a short odd window."""
-    return window_parity(model, separator.separate, separator.package, condition)
+    """Lowest SNR (dB) between torch and onnxruntime over a full and a short odd window,
+    each batch encoded once and decoded under its conditions and under others (each
+    condition reversed: as long, and a different query)."""
+    worst = np.inf
+    for mixture, cond in _parity_windows(separator.package, condition):
+        encoded = separator.encode(mixture)
+        for rows in (cond, np.ascontiguousarray(cond[:, ::-1])):
+            worst = min(worst, _worst_snr(model, mixture, rows, separator.decode(encoded, rows)))
+    return worst
 
 
 def noise_parity(noise: torch.nn.Module, estimator: NoiseEstimator, condition: np.ndarray) -> float:
@@ -47,19 +56,32 @@ def window_parity(
     condition: np.ndarray,
 ) -> float:
     """Lowest SNR (dB) between `module` (torch) and `run` (onnxruntime) on the same windows."""
+    return min(
+        _worst_snr(module, mixture, cond, run(mixture, cond))
+        for mixture, cond in _parity_windows(package, condition)
+    )
+
+
+def _parity_windows(
+    package: ModelPackage, condition: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(windows, conditions): two full windows under two conditions, and one odd short one."""
     window, rate = package.window_samples, package.sample_rate
     full = realistic_signal(window / rate + 0.01, rate)[:window]
     batch = np.stack([full, 0.5 * full[::-1].copy()])
     conditions = np.stack([condition, condition[::-1].copy() / np.linalg.norm(condition)])
-    worst = np.inf
-    for mixture, cond in ((batch, conditions), (full[None, :100001], condition[None])):
-        with torch.no_grad():
-            expected = module(
-                torch.from_numpy(mixture), torch.from_numpy(cond.astype(np.float32))
-            ).numpy()
-        got = run(mixture, cond)
-        worst = min(worst, *(snr_db(e, g) for e, g in zip(expected, got, strict=True)))
-    return worst
+    return [(batch, conditions), (full[None, :100001], condition[None])]
+
+
+def _worst_snr(
+    module: torch.nn.Module, mixture: np.ndarray, condition: np.ndarray, got: np.ndarray
+) -> float:
+    """Lowest SNR (dB) over the rows of `got` against `module(mixture, condition)` in torch."""
+    with torch.no_grad():
+        expected = module(
+            torch.from_numpy(mixture), torch.from_numpy(condition.astype(np.float32))
+        ).numpy()
+    return min(snr_db(e, g) for e, g in zip(expected, got, strict=True))
 
 
 def _write_wave(path: Path, wave: np.ndarray, rate: int) -> None:

@@ -27,7 +27,14 @@ from clapsep.host.runtime.package import load_package
 from clapsep.model.configs import config_from_dict
 from clapsep.model.minilm import load_minilm_weights
 from clapsep.model.separator import CLAPSep
-from clapsep.package_format import AUDIO_GRAPH, SEPARATOR_GRAPH, TEXT_GRAPH, TOKENIZER_FILE
+from clapsep.package_format import (
+    AUDIO_GRAPH,
+    DECODER_GRAPH,
+    ENCODER_GRAPH,
+    SEPARATOR_GRAPH,
+    TEXT_GRAPH,
+    TOKENIZER_FILE,
+)
 
 _FP16_SUFFIX = "__fp16"
 # What no graph holds (unused heads) is drawn from this seed: not the untrained exports' one,
@@ -177,6 +184,19 @@ def _text_export(compact: bool) -> Callable[[CLAPSep, Path], None]:
     return export
 
 
+def _separator_graphs(
+    split: bool,
+) -> list[tuple[str, Callable[[CLAPSep, Path], None], tuple[str, ...]]]:
+    """The separator's graphs, how each was exported, and the weights it holds: the
+    encoder/decoder pair (format 2) or the single graph of format 1."""
+    if split:
+        return [
+            (ENCODER_GRAPH, graphs.export_encoder, ("audio_branch.",)),
+            (DECODER_GRAPH, graphs.export_decoder, ("decoder_model.",)),
+        ]
+    return [(SEPARATOR_GRAPH, graphs.export_separator, ("audio_branch.", "decoder_model."))]
+
+
 def recover_model(package: Path) -> tuple[CLAPSep, Recovery]:
     """The package's model as a torch `CLAPSep`, with a report of what could not be recovered."""
     loaded = load_package(package)
@@ -187,13 +207,8 @@ def recover_model(package: Path) -> tuple[CLAPSep, Recovery]:
     if config.text.kind == "minilm":
         load_minilm_weights(model.clap.text_branch)
     covered: dict[str, np.ndarray] = {}
-    _recover_graph(
-        model,
-        loaded.path / SEPARATOR_GRAPH,
-        graphs.export_separator,
-        ("audio_branch.", "decoder_model.", "stft.", "istft.", "resample."),
-        covered,
-    )
+    for graph, export, prefix in _separator_graphs(loaded.has(DECODER_GRAPH)):
+        _recover_graph(model, loaded.path / graph, export, prefix, covered)
     _recover_graph(
         model, loaded.path / AUDIO_GRAPH, graphs.export_audio_query, ("clap.audio",), covered
     )

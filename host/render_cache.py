@@ -137,24 +137,30 @@ class RenderCache:
             stale = self.directory / f".old-{uuid.uuid4().hex}"
             final.rename(stale)
             shutil.rmtree(stale, ignore_errors=True)
-        with replacing(final) as building:
-            building.mkdir()
-            stems = {
-                r.stem: {
-                    "file": f"{r.stem}.wav",
-                    "blake2b": _copy_hashed(r.path, building / f"{r.stem}.wav"),
+        try:
+            with replacing(final) as building:
+                building.mkdir()
+                stems = {
+                    r.stem: {
+                        "file": f"{r.stem}.wav",
+                        "blake2b": _copy_hashed(r.path, building / f"{r.stem}.wav"),
+                    }
+                    for r in rendered
                 }
-                for r in rendered
-            }
-            entry = {
-                "version": CACHE_VERSION,
-                "first": first,
-                "frames": rendered[0].frames,
-                "sample_rate": rendered[0].sample_rate,
-                "channels": rendered[0].channels,
-                "stems": stems,
-            }
-            (building / ENTRY_FILE).write_text(json.dumps(entry), encoding="utf-8")
+                entry = {
+                    "version": CACHE_VERSION,
+                    "first": first,
+                    "frames": rendered[0].frames,
+                    "sample_rate": rendered[0].sample_rate,
+                    "channels": rendered[0].channels,
+                    "stems": stems,
+                }
+                (building / ENTRY_FILE).write_text(json.dumps(entry), encoding="utf-8")
+        except OSError:
+            if not (final / ENTRY_FILE).is_file():
+                raise
+            # Another render of the same input stored this key meanwhile (a batch holding two
+            # copies of one file): its entry holds the same stems, so ours is not needed.
         self.evict()
 
     def evict(self) -> None:

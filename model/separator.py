@@ -67,11 +67,28 @@ class CLAPSep(nn.Module):
         self.tokenizer: Tokenizer | None = None
 
     def encode(self, mixture: torch.Tensor) -> Encoded:
-        """STFT of the mixture and the LoRA encoder's features of it at 48 kHz."""
+        """STFT of the mixture and the LoRA encoder's features of it at 48 kHz.
+
+        The STFT is traced first: weight recovery matches an exported graph's nodes by the
+        names the exporter numbered in this order.
+        """
+        real, imag, magnitude = self.spectrum(mixture)
+        return Encoded(real, imag, magnitude, self.features(mixture), mixture.shape[-1])
+
+    def spectrum(self, mixture: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The mixture's STFT (real, imaginary, magnitude), each [B, bins, frames]."""
         real, imag = self.stft(mixture)
-        magnitude = torch.sqrt(real**2 + imag**2)
-        features = self.audio_branch(self.resample(mixture))
-        return Encoded(real, imag, magnitude, features, mixture.shape[-1])
+        return real, imag, torch.sqrt(real**2 + imag**2)
+
+    def features(self, mixture: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The LoRA encoder's feature grids of the mixture at 48 kHz: the costly,
+        query-independent half (export's encoder graph)."""
+        return self.audio_branch(self.resample(mixture))
+
+    def with_spectrum(self, mixture: torch.Tensor, features: tuple[torch.Tensor, ...]) -> Encoded:
+        """Encoder features beside the mixture's STFT, which is cheap enough for export's
+        decoder graph to recompute rather than receive (and the mixture gives it the length)."""
+        return Encoded(*self.spectrum(mixture), tuple(features), mixture.shape[-1])
 
     def decode_mask(self, encoded: Encoded, condition: torch.Tensor) -> torch.Tensor:
         """Magnitude mask [B, frames, bins] for one condition per row."""

@@ -206,7 +206,7 @@ def test_batch_isolates_failures_and_resumes(
     )
     code, out, _err = run(capsys, *argv, "--json")
     summary = json.loads(out)
-    assert code == 2  # a bad input failed; the others went through
+    assert code == 2, summary["files"]  # a bad input failed; the others went through
     assert summary["counts"] == {
         "rendered": 3,
         "cached": 0,
@@ -327,3 +327,52 @@ def test_render_never_imports_torch(home: Path, speech: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy()
     )
     assert done.returncode == 0, done.stderr
+
+
+# A render as the `clapsep` script runs it, in a child process: what reaches fd 1 is stdout.
+_CLI = "import sys\nfrom clapsep.host.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+# What onnxruntime may still write while a session opens: Python prints, fd 1, C stdio.
+_CHATTY_SESSIONS = """
+import ctypes, os, onnxruntime
+_open = onnxruntime.InferenceSession.__init__
+def _chatty(self, *args, **kwargs):
+    print("onnxruntime chatter: print")
+    os.write(1, b"onnxruntime chatter: fd 1\\n")
+    ctypes.CDLL(None).printf(b"onnxruntime chatter: C stdio\\n")
+    _open(self, *args, **kwargs)
+onnxruntime.InferenceSession.__init__ = _chatty
+"""
+
+
+def _render_in_child(home: Path, speech: Path, *extra: str, prelude: str = "") -> tuple[str, str]:
+    """`clapsep render` with the default device and a cold query cache (every session opens)."""
+    argv = ["render", str(speech), "--query", "a man speaking", "--out", str(home / "out")]
+    done = subprocess.run(
+        [sys.executable, "-c", prelude + _CLI, *argv, "--no-cache", *extra],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout, done.stderr
+
+
+def test_render_json_is_all_of_stdout_and_names_the_provider_used(home: Path, speech: Path) -> None:
+    out, err = _render_in_child(home, speech, "--json")
+    result = json.loads(out)
+    assert "Failed to load" not in err and "onnxruntime" not in err, err
+    assert result["provider"] == result["model"]["provider"]
+    if result["provider"] == "CPUExecutionProvider":
+        assert result["model"]["provider_note"].startswith("running on CPU (")
+    _, err = _render_in_child(home, speech, "--overwrite")
+    assert f": {result['model']['provider_note']}\n" in err.split("\r")[0]
+
+
+def test_what_onnxruntime_prints_while_opening_sessions_goes_to_stderr(
+    home: Path, speech: Path
+) -> None:
+    out, err = _render_in_child(home, speech, "--json", prelude=_CHATTY_SESSIONS)
+    assert json.loads(out)["outputs"]
+    for how in ("print", "fd 1", "C stdio"):
+        assert f"onnxruntime chatter: {how}\n" in err

@@ -13,13 +13,28 @@ import torch
 from clapsep.errors import UserError
 from clapsep.export.commands import register
 from clapsep.export.package import load_source, write_package
-from clapsep.export.parity import COSINE_THRESHOLD, SNR_THRESHOLD_DB, check_package
+from clapsep.export.parity import (
+    COMPACT_COSINE_THRESHOLD,
+    COMPACT_SNR_THRESHOLD_DB,
+    COSINE_THRESHOLD,
+    SNR_THRESHOLD_DB,
+    check_package,
+)
 from clapsep.export.signals import realistic_signal, snr_db
 from clapsep.host.runtime import Separator, load_package
 from clapsep.model.checkpoints import save_model_dir
 from clapsep.package_format import MANIFEST_FILE, sha256_file
 
 TWO_GB = 2 * 1024**3
+# The encoder/decoder pair computes what torch does, as the single graph did (127 dB on mini).
+PAIR_SNR_DB = 100.0
+FEATURES = {
+    "features_0": ["batch", 4096, 32],
+    "features_1": ["batch", 1024, 64],
+    "features_2": ["batch", 256, 128],
+    "features_3": ["batch", 64, 256],
+    "features_4": ["batch", 64, 256],
+}  # the mini encoder's grids: patch embedding, then the four stages
 
 
 @pytest.fixture(scope="session")
@@ -38,10 +53,7 @@ def test_manifest_describes_the_package(mini_package: Path) -> None:
         1024,
         512,
     )
-    assert (
-        manifest["separator"]["outputs"] == ["separated"]
-        and manifest["separator"]["floor"] == "linear-blend"
-    )
+    assert manifest["format_version"] == 2 and manifest["separator"]["floor"] == "linear-blend"
     assert manifest["query_encoder"]["kind"] == "clap-htsat-roberta"
     assert {"licence", "provenance", "version", "name"} <= manifest.keys()
     on_disk = {p.name for p in mini_package.iterdir()} - {MANIFEST_FILE}
@@ -49,15 +61,39 @@ def test_manifest_describes_the_package(mini_package: Path) -> None:
         on_disk
         == set(manifest["files"])
         >= {
-            "separator.onnx",
-            "separator.fp16.onnx",
+            "encoder.onnx",
+            "encoder.fp16.onnx",
+            "decoder.onnx",
+            "decoder.fp16.onnx",
             "query_text.onnx",
             "query_audio.onnx",
             "tokenizer.json",
         }
     )
+    assert "separator.onnx" not in manifest["files"]
     for name, entry in manifest["files"].items():
         assert sha256_file(mini_package / name) == entry["sha256"]
+
+
+def test_manifest_lists_the_encoder_and_decoder(mini_package: Path) -> None:
+    separator = json.loads((mini_package / MANIFEST_FILE).read_text())["separator"]
+    window = {"mixture": ["batch", "samples"]}
+    assert separator["encoder"] == {
+        "graph": "encoder.onnx",
+        "fp16_graph": "encoder.fp16.onnx",
+        "inputs": window,
+        "outputs": FEATURES,
+    }
+    assert separator["decoder"] == {
+        "graph": "decoder.onnx",
+        "fp16_graph": "decoder.fp16.onnx",
+        "inputs": {**window, "condition": ["batch", 1024], **FEATURES},
+        "outputs": {"separated": ["batch", "samples"]},
+    }
+    for entry in (separator["encoder"], separator["decoder"]):  # the graphs say the same
+        graph = onnx.load(str(mini_package / entry["graph"]), load_external_data=False).graph
+        assert [i.name for i in graph.input] == list(entry["inputs"])
+        assert [o.name for o in graph.output] == list(entry["outputs"])
 
 
 def test_graphs_are_single_checked_files(mini_package: Path) -> None:
@@ -74,7 +110,7 @@ def test_graphs_are_single_checked_files(mini_package: Path) -> None:
 def test_mini_parity_torch_vs_onnxruntime(mini_source, mini_package: Path) -> None:
     report = check_package(mini_source.model, mini_package)
     print(f"mini parity: {report}")
-    assert report["separator_snr_db"] >= SNR_THRESHOLD_DB
+    assert report["separator_snr_db"] >= PAIR_SNR_DB
     assert (
         min(report["text_cosine"], report["audio_cosine"], report["condition_cosine"])
         >= COSINE_THRESHOLD
@@ -90,6 +126,19 @@ def test_fp16_separator_tracks_fp32(mini_package: Path) -> None:
     half = Separator(package, device="cpu", fp16=True)
     assert half.fp16
     assert snr_db(full[0], half.separate(mixture, condition)[0]) >= 30.0
+
+
+def test_compact_package_keeps_its_parity(mini_source, tmp_path: Path) -> None:
+    out = write_package(mini_source, tmp_path / "compact", fp16=False, compact=True)
+    manifest = json.loads((out / MANIFEST_FILE).read_text())
+    assert {"encoder.onnx", "decoder.onnx", "query_audio.onnx", "query_text.onnx"} == set(
+        manifest["storage"]
+    )
+    assert "fp16_graph" not in manifest["separator"]["encoder"]
+    report = check_package(mini_source.model, out)
+    print(f"mini compact parity: {report}")
+    assert report["passed"] and report["separator_snr_db"] >= COMPACT_SNR_THRESHOLD_DB
+    assert report["condition_cosine"] >= COMPACT_COSINE_THRESHOLD
 
 
 def test_export_refuses_a_non_empty_folder(mini_source, tmp_path: Path) -> None:

@@ -184,3 +184,26 @@ def test_no_cache_or_a_zero_size_cache_always_renders(tmp_path: Path) -> None:
         calls = separate.calls
         assert not render(source, outdir(tmp_path, name), cache, separate)[1]
         assert separate.calls > calls
+
+
+def test_two_renders_storing_one_key_at_once_both_succeed(
+    tmp_path: Path, cache: RenderCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch holding two copies of one file renders both at once and both store one key:
+    the later store finds the earlier entry in place and keeps it (it was an internal error)."""
+    source, separate = write(tmp_path / "mix.wav"), CountingSeparator()
+    rendered, _ = render(source, outdir(tmp_path, "a"), cache, separate)
+    (entry,) = [p for p in cache.directory.iterdir() if not p.name.startswith(".")]
+    files = {p.name: p.read_bytes() for p in entry.iterdir()}
+    copy = render_cache._copy_hashed
+
+    def copy_while_another_stores(src: Path, dest: Path) -> str:
+        entry.mkdir(exist_ok=True)  # the other render's entry lands before our rename
+        for name, data in files.items():
+            (entry / name).write_bytes(data)
+        return copy(src, dest)
+
+    monkeypatch.setattr(render_cache, "_copy_hashed", copy_while_another_stores)
+    cache.store(entry.name, rendered, 0)
+    assert {p.name: p.read_bytes() for p in entry.iterdir()} == files
+    assert [p.name for p in cache.directory.iterdir()] == [entry.name]  # no temp folder left

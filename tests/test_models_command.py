@@ -14,7 +14,7 @@ from clapsep.errors import UserError
 from clapsep.host.cli import main
 from clapsep.host.cli.models import CLAP_FILE, CLAPSEP_FILE, download
 from clapsep.host.runtime.package import load_package
-from clapsep.package_format import SEPARATOR_GRAPH, sha256_file
+from clapsep.package_format import DECODER_GRAPH, sha256_file
 
 
 @pytest.fixture
@@ -64,10 +64,10 @@ def test_list_json(mini_package, model_dir, capsys):
 
 
 def test_verify_detects_a_flipped_byte(mini_package, model_dir, capsys):
-    source_digest = sha256_file(mini_package / SEPARATOR_GRAPH)
+    source_digest = sha256_file(mini_package / DECODER_GRAPH)
     install(mini_package, model_dir, "good")
     bad = install(mini_package, model_dir, "bad")
-    with open(bad / SEPARATOR_GRAPH, "r+b") as f:  # same size: only the hash can tell
+    with open(bad / DECODER_GRAPH, "r+b") as f:  # same size: only the hash can tell
         f.seek(1000)
         byte = f.read(1)
         f.seek(1000)
@@ -77,11 +77,11 @@ def test_verify_detects_a_flipped_byte(mini_package, model_dir, capsys):
     code, rows = listing(capsys, "--verify")
     assert code != 0
     assert rows["good"]["status"] == "OK"
-    assert rows["bad"]["status"] == "bad" and SEPARATOR_GRAPH in rows["bad"]["problem"]
+    assert rows["bad"]["status"] == "bad" and DECODER_GRAPH in rows["bad"]["problem"]
     assert main(["models", "--verify"]) != 0
     assert "bad: bad:" in capsys.readouterr().out
     assert (
-        sha256_file(mini_package / SEPARATOR_GRAPH) == source_digest
+        sha256_file(mini_package / DECODER_GRAPH) == source_digest
     )  # the session package is untouched
     load_package(mini_package)
 

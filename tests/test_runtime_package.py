@@ -1,4 +1,5 @@
-"""Runtime: package verification (tampered, truncated, incompatible) and the Separator."""
+"""Runtime: package verification (tampered, truncated, incompatible) and the Separator:
+encoder/decoder packages (format 2) and single-graph ones (format 1, the bundled model)."""
 
 import json
 import shutil
@@ -8,10 +9,19 @@ import numpy as np
 import pytest
 
 from clapsep.errors import UserError
-from clapsep.export.package import ensure_untrained_package
-from clapsep.export.signals import snr_db
+from clapsep.export.package import ensure_untrained_package, load_source
+from clapsep.export.signals import realistic_signal, snr_db
 from clapsep.host.runtime import Separator, load_package
-from clapsep.package_format import MANIFEST_FILE, SEPARATOR_GRAPH, package_digest
+from clapsep.host.runtime.sessions import open_session
+from clapsep.package_format import (
+    DECODER_GRAPH,
+    ENCODER_GRAPH,
+    MANIFEST_FILE,
+    SEPARATOR_GRAPH,
+    package_digest,
+)
+
+BUNDLED = Path(__file__).resolve().parents[1] / "models" / "clapsep-bundled"
 
 
 @pytest.fixture(scope="session")
@@ -39,18 +49,18 @@ def test_load_package_reads_the_manifest(mini_package: Path) -> None:
 
 
 def test_tampered_package_is_refused(package_copy: Path) -> None:
-    graph = package_copy / SEPARATOR_GRAPH
+    graph = package_copy / ENCODER_GRAPH
     data = bytearray(graph.read_bytes())
     data[len(data) // 2] ^= 0x01
     graph.write_bytes(bytes(data))
-    with pytest.raises(UserError, match=r"was modified: checksum of separator\.onnx"):
+    with pytest.raises(UserError, match=r"was modified: checksum of encoder\.onnx"):
         load_package(package_copy)
 
 
 def test_truncated_package_is_refused(package_copy: Path) -> None:
-    graph = package_copy / SEPARATOR_GRAPH
+    graph = package_copy / DECODER_GRAPH
     graph.write_bytes(graph.read_bytes()[:1000])
-    with pytest.raises(UserError, match=r"separator\.onnx truncated"):
+    with pytest.raises(UserError, match=r"decoder\.onnx truncated"):
         load_package(package_copy)
 
 
@@ -64,6 +74,7 @@ def test_truncated_package_is_refused(package_copy: Path) -> None:
             "format version 99.*update clapsep-studio",
         ),
         (lambda p: _edit_manifest(p, format="something-else"), "not a clapsep model package"),
+        (lambda p: _edit_manifest(p, format_version=1), "manifest lists no separator.onnx"),
         (lambda p: (p / "query_text.onnx").unlink(), "query_text.onnx is missing"),
         (
             lambda p: _edit_manifest(p, files={"../x": {"sha256": "0", "bytes": 1}}),
@@ -110,3 +121,58 @@ def test_separator_keeps_shape_and_batch(mini_package: Path) -> None:
         separator.separate(np.zeros((1, 512), np.float32), condition[:1])
     with pytest.raises(ValueError, match="expected mixture"):
         separator.separate(np.zeros((2, 1000), np.float32), condition[:1])
+    with pytest.raises(ValueError, match="expected mixture"):
+        separator.decode(separator.encode(mixture), condition[:1])
+
+
+def _windows(samples: int) -> np.ndarray:
+    """Two different windows of a realistic signal."""
+    full = realistic_signal(samples / 32000 + 0.01, 32000)[:samples]
+    return np.stack([full, 0.5 * full[::-1]]).astype(np.float32)
+
+
+def _conditions(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    condition = rng.standard_normal((2, 1024)).astype(np.float32)
+    return condition / np.linalg.norm(condition, axis=1, keepdims=True)
+
+
+def test_split_package_separates_as_torch(mini_package: Path) -> None:
+    """`mini_package` is the untrained `mini` source's export (fixed seed)."""
+    import torch
+
+    model = load_source("mini").model
+    separator = Separator(load_package(mini_package), device="cpu")
+    condition = _conditions(1)
+    for mixture in (_windows(327679), _windows(100001)):
+        with torch.no_grad():
+            expected = model(torch.from_numpy(mixture), torch.from_numpy(condition)).numpy()
+        got = separator.separate(mixture, condition)
+        assert min(snr_db(e, g) for e, g in zip(expected, got, strict=True)) >= 100.0
+
+
+def test_one_encoding_decodes_under_any_condition(mini_package: Path) -> None:
+    separator = Separator(load_package(mini_package), device="cpu")
+    mixture, first, second = _windows(48000), _conditions(1), _conditions(2)
+    encoded = separator.encode(mixture)
+    one, other = separator.decode(encoded, first), separator.decode(encoded, second)
+    np.testing.assert_array_equal(one, separator.separate(mixture, first))
+    np.testing.assert_array_equal(other, separator.separate(mixture, second))
+    assert snr_db(one, other) < 40.0  # the condition does change the result
+
+
+def test_single_graph_package_renders_as_its_graph() -> None:
+    """The bundled model is format 1 (one `separator.onnx`): `separate` and `encode`/`decode`
+    both give exactly what that graph gives when run on its own."""
+    package = load_package(BUNDLED)
+    assert package.manifest["format_version"] == 1 and not package.has(ENCODER_GRAPH)
+    separator = Separator(package, device="cpu", threads=2)
+    session, _, _ = open_session(package.file(SEPARATOR_GRAPH), "cpu", threads=2)
+    mixture = _windows(40000)
+    encoded = separator.encode(mixture)
+    for condition in (_conditions(1), _conditions(2)):
+        expected = session.run(["separated"], {"mixture": mixture, "condition": condition})[0]
+        np.testing.assert_array_equal(separator.separate(mixture, condition), expected)
+        np.testing.assert_array_equal(separator.decode(encoded, condition), expected)
+    with pytest.raises(UserError, match="no fp16 separator"):
+        Separator(package, device="cpu", fp16=True)

@@ -31,8 +31,23 @@ def _installed_version(name: str) -> str | None:
         return None
 
 
+def _gpu_report() -> dict[str, dict[str, Any]]:
+    """Per GPU device: whether it can run here and, when not, exactly why and how to get it."""
+    from clapsep.host.runtime.sessions import CUDA, TENSORRT, gpu_problem
+
+    report = {}
+    for device, provider in (("cuda", CUDA), ("tensorrt", TENSORRT)):
+        problem = gpu_problem(provider)
+        report[device] = {
+            "usable": problem is None,
+            "why_not": problem.reason if problem else None,
+            "fix": problem.fix if problem else None,
+        }
+    return report
+
+
 def collect_info() -> dict[str, Any]:
-    """Versions, onnxruntime providers and model location, without importing torch."""
+    """Versions, onnxruntime providers, GPU readiness and model location, without torch."""
     import onnxruntime
 
     versions = {name: _installed_version(name) for name in _REPORTED_PACKAGES}
@@ -41,6 +56,7 @@ def collect_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "versions": {k: v for k, v in versions.items() if v is not None},
         "onnxruntime_providers": onnxruntime.get_available_providers(),
+        "gpu": _gpu_report(),
         "train_extra_installed": versions["torch"] is not None,
         "default_model_dir": str(default_model_dir()),
     }
@@ -58,6 +74,11 @@ def _run_info(args: argparse.Namespace) -> int:
     for name, ver in info["versions"].items():
         print(f"  {name:<16} {ver}")
     print(f"onnxruntime providers: {', '.join(info['onnxruntime_providers'])}")
+    for device, gpu in info["gpu"].items():
+        if gpu["usable"]:
+            print(f"{device}: usable")
+        else:
+            print(f"{device}: not usable, {gpu['why_not']}\n  to get it: {gpu['fix']}")
     print(f"training extra: {'installed' if info['train_extra_installed'] else 'not installed'}")
     print(f"default model dir: {info['default_model_dir']}")
     return 0

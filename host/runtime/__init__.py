@@ -1,6 +1,7 @@
 """The torch-free runtime: model packages, onnxruntime sessions and query encoding.
 
-`load_package` verifies a package; `Separator` runs its separation graph on windows;
+`load_package` verifies a package; `Separator` runs its separation graphs on windows
+(`encode` once into `EncodedWindows`, `decode` per condition);
 `QueryEncoder` turns `QuerySpec`s into the condition vector; `NoiseEstimator` runs the
 optional off-query noise graph of models trained with noise heads. Nothing here imports
 torch.
@@ -8,9 +9,10 @@ torch.
 
 from clapsep.host.runtime.package import ModelPackage, load_package
 from clapsep.host.runtime.queries import QueryEncoder, QuerySpec
-from clapsep.host.runtime.sessions import NoiseEstimator, Separator
+from clapsep.host.runtime.sessions import EncodedWindows, NoiseEstimator, Separator
 
 __all__ = [
+    "EncodedWindows",
     "ModelPackage",
     "NoiseEstimator",
     "QueryEncoder",

@@ -17,6 +17,7 @@ from clapsep.package_format import (
     FORMAT,
     FORMAT_VERSION,
     MANIFEST_FILE,
+    READABLE_FORMAT_VERSIONS,
     REQUIRED_FILES,
     REQUIRED_KEYS,
     package_digest,
@@ -75,15 +76,16 @@ def _read_manifest(path: Path) -> dict:
             f"{path} is not a clapsep model package ({MANIFEST_FILE} lacks format {FORMAT!r})"
         )
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_FORMAT_VERSIONS:
         hint = (
             "update clapsep-studio"
             if isinstance(version, int) and version > FORMAT_VERSION
             else "re-export it"
         )
+        readable = ", ".join(str(v) for v in READABLE_FORMAT_VERSIONS)
         raise UserError(
             f"incompatible model package {path}: format version {version}, "
-            f"this clapsep reads version {FORMAT_VERSION} ({hint})"
+            f"this clapsep reads versions {readable} ({hint})"
         )
     missing = [key for key in REQUIRED_KEYS if key not in manifest]
     if missing:
@@ -91,8 +93,8 @@ def _read_manifest(path: Path) -> dict:
     return manifest
 
 
-def _verify_files(path: Path, files: dict[str, dict[str, Any]], verify: bool) -> None:
-    absent = [name for name in REQUIRED_FILES if name not in files]
+def _verify_files(path: Path, files: dict[str, dict[str, Any]], version: int, verify: bool) -> None:
+    absent = [name for name in REQUIRED_FILES[version] if name not in files]
     if absent:
         raise UserError(f"incompatible model package {path}: manifest lists no {', '.join(absent)}")
     for name, entry in sorted(files.items()):
@@ -124,7 +126,7 @@ def load_package(path: Path, verify: bool = True) -> ModelPackage:
     files = manifest["files"]
     if not isinstance(files, dict) or not all(isinstance(e, dict) for e in files.values()):
         raise UserError(f"corrupt model package {path}: the manifest's file table is malformed")
-    _verify_files(path, files, verify)
+    _verify_files(path, files, manifest["format_version"], verify)
     try:
         return ModelPackage(
             path=path.resolve(),
