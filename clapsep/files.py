@@ -6,12 +6,14 @@ into place; an existing destination is replaced only when the caller says so, an
 write leaves no temp file behind.
 """
 
+import json
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from clapsep.errors import UserError
 
@@ -92,6 +94,11 @@ def write_text_atomic(path: Path, text: str) -> None:
     """Replace `path` with `text` (UTF-8) in one atomic step."""
     with replacing(Path(path)) as temp:
         temp.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Replace `path` with `data` as indented UTF-8 JSON in one atomic step."""
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

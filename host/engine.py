@@ -25,6 +25,7 @@ from clapsep.host.render import ChannelMode, RenderedStem, RenderSettings, Separ
 from clapsep.host.render_cache import RenderCache, cached_render
 from clapsep.host.runtime import QueryEncoder, QuerySpec, Separator, load_package
 from clapsep.host.windowing import Cancel, Cancelled, Progress
+from clapsep.package_format import MANIFEST_FILE
 from clapsep.paths import bundled_model_dir, default_model_dir, user_data_dir
 
 DEFAULT_FILE = "default"
@@ -39,7 +40,7 @@ def installed_packages(directory: Path | None = None) -> list[Path]:
     directory = directory or default_model_dir()
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.iterdir() if (p / "manifest.json").is_file())
+    return sorted(p for p in directory.iterdir() if (p / MANIFEST_FILE).is_file())
 
 
 def default_package(directory: Path | None = None) -> Path:
@@ -49,13 +50,13 @@ def default_package(directory: Path | None = None) -> Path:
     marker = directory / DEFAULT_FILE
     if marker.is_file():
         name = marker.read_text(encoding="utf-8").strip()
-        if not (directory / name / "manifest.json").is_file():
+        if not (directory / name / MANIFEST_FILE).is_file():
             raise UserError(f"{marker} names {name!r}, which is not a model package in {directory}")
         return directory / name
     found = installed_packages(directory)
     if len(found) == 1:
         return found[0]
-    if not found and (bundled_model_dir() / "manifest.json").is_file():
+    if not found and (bundled_model_dir() / MANIFEST_FILE).is_file():
         return bundled_model_dir()
     if not found:
         raise UserError(

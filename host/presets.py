@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from clapsep.errors import UserError
-from clapsep.files import write_text_atomic
+from clapsep.files import write_json_atomic
 from clapsep.host.chains import EffectSpec, parse_chain
 from clapsep.host.render import STEMS
 from clapsep.paths import user_data_dir
@@ -168,11 +168,6 @@ def read_json(path: Path) -> Any:
         raise UserError(f"no such file: {path}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"{path} is not readable JSON ({exc})") from None
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Readers see the old file or the new one, never half (`write_text_atomic`)."""
-    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def presets_in(data: Any) -> list[Preset]:

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from clapsep.errors import UserError
-from clapsep.files import write_text_atomic
+from clapsep.files import write_json_atomic, write_text_atomic
 from clapsep.host.cli.options import add_engine_options, open_engine
-from clapsep.host.presets import read_json, write_json_atomic
+from clapsep.host.presets import read_json
 from clapsep.host.windowing import Cancelled
 from clapsep.plugin_bridge.jobs import parse_job, result_manifest, run_job
 

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from clapsep.errors import UserError
+from clapsep.files import write_json_atomic
 from clapsep.host.engine import Engine
-from clapsep.host.presets import PresetLibrary, read_json, write_json_atomic
+from clapsep.host.presets import PresetLibrary, read_json
 from clapsep.host.windowing import Cancelled
 from clapsep.plugin_bridge.jobs import JobClipResult, JobSpec, result_manifest, run_job
 

@@ -10,9 +10,8 @@ from typing import Any
 from clapsep.host.cli.options import add_engine_options
 from clapsep.host.render import CHANNEL_MODES, STEMS
 
-MAX_BODY = (
-    1 << 20
-)  # 1 MiB: the service's largest request; a job of the most clips with long paths fits easily
+# The service's largest request: a job of the most clips with long paths fits easily.
+MAX_BODY = 1 << 20  # 1 MiB
 
 
 def add_query_arguments(p: argparse.ArgumentParser) -> None:

@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 
 from clapsep.model.configs import SEPARATION_RATE
+from clapsep.model.corpus.report import CLIP_COLUMNS
 from clapsep.model.data.synthetic import synth
 from clapsep.model.evaluation.heldout import ShotPool
 from clapsep.model.evaluation.mixtures import MixtureItem, read_mixture_csv, write_mixture_csv
@@ -17,19 +18,6 @@ from clapsep.model.evaluation.runner import MODES, parse_modes
 
 # label -> category; three val clips per label (the first two from one recording), one train clip
 LABELS = {"tone": "tonal", "chirp": "tonal", "noise": "noisy", "clicks": "noisy"}
-COLUMNS = [
-    "path",
-    "label",
-    "category",
-    "caption",
-    "source_package",
-    "source_file",
-    "licence",
-    "native_sr",
-    "duration_s",
-    "split",
-    "group",
-]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +46,7 @@ def corpus(tmp_path_factory) -> Path:
                 }
             )
     with (folder / "clips.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer = csv.DictWriter(f, fieldnames=CLIP_COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
     return folder

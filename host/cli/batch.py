@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from clapsep.errors import UserError
+from clapsep.files import write_json_atomic
 from clapsep.host.audio_io import AUDIO_SUFFIXES
 from clapsep.host.cli.render import add_query_options, build_request
 from clapsep.host.engine import RenderInput, RenderOutcome, RenderRequest, stem_records
-from clapsep.host.presets import write_json_atomic
 from clapsep.host.render import output_name
 from clapsep.host.windowing import Cancelled
 

@@ -284,7 +284,7 @@ def open_session(
 
 def _batched(entry: dict) -> bool:
     """Whether a graph takes a batch of windows (packages before the batch axis take one)."""
-    return entry.get("inputs", {}).get("mixture", [1])[0] != 1
+    return entry.get("inputs", {}).get(MIXTURE_INPUT, [1])[0] != 1
 
 
 def _run_windows(
@@ -523,4 +523,6 @@ class NoiseEstimator:
         return _run_windows(self._run, self._batched, mixture, condition)
 
     def _run(self, mixture: np.ndarray, condition: np.ndarray) -> np.ndarray:
-        return self._session.run([self._output], {"mixture": mixture, "condition": condition})[0]
+        return self._session.run(
+            [self._output], {MIXTURE_INPUT: mixture, CONDITION_INPUT: condition}
+        )[0]

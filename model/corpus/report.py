@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clapsep.files import replacing, write_text_atomic
+from clapsep.files import replacing, write_json_atomic
 from clapsep.model.corpus.manifest import Record
 from clapsep.model.corpus.rules import Entry
 from clapsep.model.corpus.vocabulary import LABELS, caption
@@ -129,9 +129,7 @@ def write_outputs(root: Path, clips: list[dict[str, Any]], summary: dict[str, An
         LICENCE_COLUMNS,
         [dict(zip(LICENCE_COLUMNS, r, strict=True)) for r in licences],
     )
-    write_text_atomic(
-        root / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
-    )
+    write_json_atomic(root / "summary.json", summary)
 
 
 def read_summary(root: Path) -> dict[str, Any]:

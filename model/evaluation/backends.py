@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from clapsep.errors import UserError
+from clapsep.package_format import MANIFEST_FILE
 
 if TYPE_CHECKING:  # torch stays a lazy import
     from clapsep.host.runtime import QuerySpec
     from clapsep.model.condition import Query
 
-MANIFEST_FILE = "manifest.json"  # host.runtime's package manifest
 MODEL_CONFIG_FILE = "config.json"  # model.checkpoints' model directory
 
 
