@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set-up on a fresh Debian (bookworm, Python 3.11): system packages, a virtual environment in
-# .venv, and the project with all its extras ([ui], [bridge], [train], [dev]). Safe to run again.
+# .venv, and the project with its extras ([ui], [bridge], [train], [dev], [openvino]).
+# Safe to run again.
 # `setup.sh render`: only what rendering needs (python3-venv, the project without extras).
 set -euo pipefail
 MODE=${1:-full}
@@ -29,5 +30,5 @@ $SUDO apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/
 if [ "$MODE" = render ]; then
     "$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT"
 else
-    "$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT[ui,bridge,train,dev]"
+    "$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT[ui,bridge,train,dev,openvino]"
 fi

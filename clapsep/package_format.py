@@ -50,9 +50,8 @@ REQUIRED_FILES = {
     1: (SEPARATOR_GRAPH, TEXT_GRAPH, AUDIO_GRAPH, TOKENIZER_FILE),
     2: (ENCODER_GRAPH, DECODER_GRAPH, TEXT_GRAPH, AUDIO_GRAPH, TOKENIZER_FILE),
 }
-REQUIRED_KEYS = (
-    "name",
-    "version",
+# The rates and sizes the host divides and allocates by: whole numbers above zero.
+POSITIVE_INT_KEYS = (
     "sample_rate",
     "query_sample_rate",
     "window_samples",
@@ -60,6 +59,11 @@ REQUIRED_KEYS = (
     "query_samples",
     "embedding_dim",
     "condition_dim",
+)
+REQUIRED_KEYS = (
+    "name",
+    "version",
+    *POSITIVE_INT_KEYS,
     "separator",
     "query_encoder",
     "files",

@@ -9,8 +9,19 @@ Non-finite samples (NaN/Inf, possible only in float files) are refused with a
 to the input and would poison a 24-bit file, and silently zeroing them would hide a
 damaged source. Nothing is written in that case, because the writer only commits
 after the last block.
+
+Integer PCM is read on libsndfile's scale (code / 2**(bits-1), as most DAWs and editors
+read it), not pedalboard's: pedalboard 0.9 divides 8-, 16- and 24-bit codes by
+2**(bits-1) - 1 (127, 32767, 8388607), so stems computed from its samples would sum to the
+source times 128/127, 32768/32767 or 8388608/8388607 as every other tool reads it. Each
+block's codes are recovered exactly (`rint(sample * divisor)`) and rescaled; the divisor is
+measured once on a one-sample in-memory WAV, so a pedalboard that already divides by
+2**(bits-1) leaves the samples as they are. 32-bit integer and float files need nothing:
+pedalboard's float32 samples of them are libsndfile's.
 """
 
+import functools
+import io
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +38,9 @@ from clapsep.files import check_writable, publish, temp_path
 AUDIO_SUFFIXES = {".wav", ".wave", ".bwf", ".flac", ".aif", ".aiff", ".mp3", ".ogg"}
 
 BitDepth = Literal[24, 32]  # 24-bit integer PCM or 32-bit float WAV
+
+# pedalboard's `file_dtype` of the integer PCM it does not decode on libsndfile's scale.
+_RESCALED_PCM_BITS = {"int8": 8, "int16": 16, "int24": 24}
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,9 @@ class SourceReader:
         try:
             self.sample_rate = round(self._file.samplerate)
             self.channels = self._file.num_channels
+            bits = _RESCALED_PCM_BITS.get(self._file.file_dtype)
+            # (pedalboard's divisor, libsndfile's) for integer PCM, None when they agree
+            self._pcm_scale = None if bits is None else _pcm_divisors(bits)
             total = self._file.frames if self._file.exact_duration_known else self._count_frames()
             if total == 0:
                 raise UserError(f"{self.path} holds no audio frames")
@@ -105,6 +122,9 @@ class SourceReader:
                     f"{at / self.sample_rate:.3f} s); repair the file before separating it"
                 )
             done += block.shape[1]
+            if self._pcm_scale is not None:
+                divisor, full_scale = self._pcm_scale
+                block = np.rint(block.astype(np.float64) * divisor) / full_scale
             yield np.ascontiguousarray(block, dtype=np.float32)
 
     def close(self) -> None:
@@ -163,6 +183,23 @@ class AtomicWavWriter:
     def __exit__(self, exc_type: object, *rest: object) -> None:
         if exc_type is not None:
             self.discard()
+
+
+@functools.cache
+def _pcm_divisors(bits: int) -> tuple[int, int] | None:
+    """(the number pedalboard divides a `bits`-bit PCM code by, 2**(bits-1)), or None where
+    they are equal; measured on an in-memory WAV holding the most negative code."""
+    full_scale = 1 << (bits - 1)
+    width = bits // 8
+    # 8-bit WAV is unsigned (offset 128); wider WAV PCM is signed little-endian
+    data = b"\x00" if bits == 8 else (-full_scale).to_bytes(width, "little", signed=True)
+    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 8000 * width, width, bits)
+    body = b"WAVEfmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", len(data)) + data + b"\x00" * (len(data) & 1)
+    with AudioFile(io.BytesIO(b"RIFF" + struct.pack("<I", len(body)) + body)) as probe:
+        lowest = float(probe.read(1)[0, 0])
+    divisor = round(full_scale / -lowest)
+    return None if divisor == full_scale else (divisor, full_scale)
 
 
 def _check_complete(path: Path) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from clapsep.errors import UserError
+from clapsep.files import cannot_write
 from clapsep.host.audio_io import Section
 from clapsep.host.presets import Preset
 from clapsep.host.render import ChannelMode, RenderedStem, RenderSettings, SeparateFn
@@ -151,9 +152,10 @@ class Engine:
         device: str = "auto",
         cache: RenderCache | None = None,
         threads: int | None = None,
+        precision: str = "fp32",
     ) -> None:
         self.package = load_package(package or default_package())
-        self.separator = Separator(self.package, device, threads=threads)
+        self.separator = Separator(self.package, device, threads=threads, precision=precision)
         self.encoder = QueryEncoder(
             self.package, device, cache_dir=user_data_dir() / "cache" / "embeddings"
         )
@@ -172,6 +174,7 @@ class Engine:
             "path": str(pkg.path),
             "provider": self.provider,
             "provider_note": self.separator.provider_note,
+            "precision": self.separator.precision,
         }
 
     def separate_fn(self, condition: np.ndarray) -> SeparateFn:
@@ -208,8 +211,11 @@ class Engine:
         positive = side(preset.positive_text, preset.positive_audio)
         negative = side(preset.negative_text, preset.negative_audio)
         condition = self.encoder.condition(positive, negative)
+        # A lower precision renders other samples: its renders are another model's (the
+        # fp32 identity is unchanged, so caches from before precisions existed still hit).
+        precision = "" if self.separator.precision == "fp32" else self.separator.precision
         identity = hashlib.sha256(
-            self.package.digest.encode() + np.asarray(condition, np.float32).tobytes()
+            (self.package.digest + precision).encode() + np.asarray(condition, np.float32).tobytes()
         )
         return RenderRequest(
             positive, negative, preset.slug or "query", condition, identity.hexdigest(), settings
@@ -238,7 +244,10 @@ class Engine:
         cancel: Cancel | None = None,
     ) -> tuple[list[RenderedStem], bool]:
         """Render one input: (stems written, whether they came from the render cache)."""
-        item.out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            item.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file in the way, a read-only or full disk
+            raise cannot_write(item.out_dir, exc) from None
         return cached_render(
             item.source,
             item.out_dir,

@@ -15,6 +15,7 @@ can never be stale for another package.
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from importlib.resources import files
@@ -54,6 +55,12 @@ class Preset:
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise UserError("a preset needs a name")
+        if bad := _unprintable(self.name):
+            raise UserError(
+                f"preset name {self.name!r} contains control characters "
+                f"({', '.join(f'U+{ord(c):04X}' for c in bad)}): a name is one line of "
+                "printable text"
+            )
         if not (
             self.positive_text or self.positive_audio or self.negative_text or self.negative_audio
         ):
@@ -94,8 +101,9 @@ class Preset:
             changes["audio_weight"] = audio_weight
         if base is not None:
             return replace(base, **changes)
-        words = (positive_text or negative_text or "audio query").split()[:4]
-        return cls(name=name or " ".join(words), **changes)
+        query = positive_text or negative_text or "audio query"
+        words = "".join(" " if _unprintable(c) else c for c in query).split()[:4]
+        return cls(name=name or " ".join(words) or "audio query", **changes)
 
     @property
     def slug(self) -> str:
@@ -125,6 +133,9 @@ class Preset:
         if not isinstance(data.get("name"), str):
             raise UserError("a preset needs a name")
         values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
+        for key in ("category", "notes", "positive_text", "negative_text"):
+            if not isinstance(values.get(key, ""), str):
+                raise UserError(f"preset {data['name']!r}: {key} must be a string")
         try:
             for key in ("tags", "positive_audio", "negative_audio", "stems"):
                 if key in values:
@@ -140,8 +151,23 @@ class Preset:
                 values["atten_limit_db"] = float(values["atten_limit_db"])
             values["audio_weight"] = float(values.get("audio_weight", 0.5))
             return cls(**values)
-        except (TypeError, ValueError, AttributeError) as exc:
+        except (TypeError, ValueError, AttributeError, RecursionError) as exc:
             raise UserError(f"preset {data.get('name')!r} has a malformed value ({exc})") from None
+
+
+# Control characters (C0, DEL, C1: newlines, tabs, terminal escapes), line and paragraph
+# separators, and the bidirectional embeddings, overrides and isolates that reorder what a
+# terminal or list shows.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _unprintable(text: str) -> list[str]:
+    """The characters of `text` that may not appear in a one-line name, in order, once each."""
+    return list(
+        dict.fromkeys(
+            c for c in text if unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in _BIDI_CONTROLS
+        )
+    )
 
 
 def slugify(text: str) -> str:
@@ -168,6 +194,17 @@ def read_json(path: Path) -> Any:
         raise UserError(f"no such file: {path}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"{path} is not readable JSON ({exc})") from None
+    except RecursionError:  # json's decoder recurses once per nested array or object
+        raise UserError(f"{path} is not readable JSON (nested too deeply)") from None
+
+
+def presets_in_file(path: Path) -> list[Preset]:
+    """The presets of a preset or library file; an error names the file."""
+    data = read_json(path)
+    try:
+        return presets_in(data)
+    except UserError as exc:
+        raise UserError(f"{path}: {exc}") from None
 
 
 def presets_in(data: Any) -> list[Preset]:
@@ -265,9 +302,7 @@ class PresetLibrary:
     def import_file(self, path: Path) -> list[Preset]:
         """Add the presets of a preset or library file; returns them as stored (renamed on
         clash)."""
-        return [
-            stored for preset in presets_in(read_json(path)) if (stored := self._import(preset))
-        ]
+        return [stored for preset in presets_in_file(path) if (stored := self._import(preset))]
 
     def export(self, names: Iterable[str], path: Path) -> None:
         """One preset as a preset file, several as one library file."""
@@ -309,7 +344,7 @@ def resolve_preset(name_or_file: str, library: PresetLibrary | None = None) -> P
     """A preset by library name, or from a preset file path (`.json`)."""
     path = Path(name_or_file).expanduser()
     if name_or_file.endswith(".json") or path.is_file():
-        found = presets_in(read_json(path))
+        found = presets_in_file(path)
         if len(found) != 1:
             raise UserError(f"{path} holds {len(found)} presets; import it and pick one by name")
         return found[0]

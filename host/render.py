@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 
 from clapsep.errors import UserError
-from clapsep.files import check_writable
+from clapsep.files import TempLock, cannot_write, check_writable, write_problem
 from clapsep.host.audio_io import AtomicWavWriter, BitDepth, Section, SourceReader
 from clapsep.host.chains import EffectSpec, StreamingChain
 from clapsep.host.resample import Resampler, resampled_length
@@ -161,8 +161,9 @@ def render_file(
 ) -> list[RenderedStem]:
     """Separate `source` and write the requested stems into `out_dir`.
 
-    Raises `UserError` for unreadable input or taken output names (before any work),
-    `Cancelled` when `cancel()` turns true; in both cases no output file is left.
+    Raises `UserError` for unreadable input or taken output names (before any work) and for
+    a failed write (a full disk, a read-only folder: one line saying which), `Cancelled` when
+    `cancel()` turns true; in every case no output or temp file is left.
     """
     source, out_dir = Path(source), Path(out_dir)
     with SourceReader(source, settings.section) as reader:
@@ -170,20 +171,19 @@ def render_file(
         span = (reader.first, reader.first + reader.frames)
         paths = planned_outputs(source, out_dir, query_slug, settings, span)
         writers: dict[Stem, AtomicWavWriter] = {}
+        locks: list[TempLock] = []
         try:
             for stem, path in paths.items():
-                writers[stem] = AtomicWavWriter(
-                    path,
-                    reader.sample_rate,
-                    reader.channels,
-                    settings.bit_depth,
-                    settings.overwrite,
-                )
+                writers[stem] = _open_writer(path, reader, settings)
+                locks.append(TempLock(writers[stem].temp))  # live: other processes' sweeps keep it
             _stream(reader, codec, separate, settings, writers, progress, cancel)
             committed = []
             try:
                 for writer in writers.values():
-                    committed.append(writer.commit())
+                    try:
+                        committed.append(writer.commit())
+                    except (OSError, RuntimeError) as exc:
+                        raise cannot_write(writer.dest, exc) from None
             except BaseException:
                 for path in committed:
                     path.unlink(missing_ok=True)
@@ -191,12 +191,26 @@ def render_file(
         finally:
             for writer in writers.values():
                 writer.discard()
+            for lock in locks:
+                lock.release()
     if progress is not None:
         progress(1.0)
     return [
         RenderedStem(source, stem, path, reader.frames, reader.sample_rate, reader.channels)
         for stem, path in paths.items()
     ]
+
+
+def _open_writer(path: Path, reader: SourceReader, settings: RenderSettings) -> AtomicWavWriter:
+    try:
+        return AtomicWavWriter(
+            path, reader.sample_rate, reader.channels, settings.bit_depth, settings.overwrite
+        )
+    except UserError:
+        # the audio library says only that it cannot open the file; a probe says why
+        if (problem := write_problem(path.parent)) is not None:
+            raise problem from None
+        raise
 
 
 def planned_outputs(
@@ -250,7 +264,10 @@ def _stream(
     }
 
     def write(stem: Stem, block: np.ndarray) -> None:
-        writers[stem].write(block if gains[stem] == 1 else block * gains[stem])
+        try:
+            writers[stem].write(block if gains[stem] == 1 else block * gains[stem])
+        except (OSError, RuntimeError) as exc:  # pedalboard: "Unable to write data to audio file"
+            raise cannot_write(writers[stem].dest, exc) from None
 
     def emit(model_block: np.ndarray) -> None:
         target = codec.unfold(model_block)

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from clapsep.files import publish, replacing, temp_path
+from clapsep.files import cannot_write, publish, remove_temp, replacing, temp_path
 from clapsep.host.chains import chain_fingerprint
 from clapsep.host.render import (
     RenderedStem,
@@ -40,7 +40,7 @@ from clapsep.host.render import (
 from clapsep.host.windowing import Cancel, Progress
 from clapsep.paths import user_data_dir
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: integer PCM sources read on the libsndfile scale (2^(bits-1))
 ENTRY_FILE = "entry.json"
 DEFAULT_MAX_BYTES = 2 << 30
 
@@ -49,6 +49,27 @@ def default_max_bytes() -> int:
     """2 GiB unless `CLAPSEP_RENDER_CACHE_MB` says otherwise (0 turns caching off)."""
     value = os.environ.get("CLAPSEP_RENDER_CACHE_MB")
     return DEFAULT_MAX_BYTES if value is None else int(float(value) * (1 << 20))
+
+
+def render_recipe(settings: RenderSettings, model_identity: str) -> dict[str, Any]:
+    """Everything but the source that the samples of a stem depend on, as JSON-ready data: the
+    model identity (package digest and condition), the section, the settings that change
+    samples and the effect chains. Names, stems and speed settings are left out."""
+    section = settings.section
+    return {
+        "cache": CACHE_VERSION,
+        "model": model_identity,
+        "section": None if section is None else [section.start, section.end, section.unit],
+        "channel_mode": settings.channel_mode,
+        "atten": settings.atten_limit_db,
+        "gains": sorted(settings.gains_db.items()),
+        "model_rate": settings.model_rate,
+        "window": settings.window,
+        "overlap": settings.overlap,
+        "bit_depth": settings.bit_depth,
+        "pre": chain_fingerprint(settings.pre_chain),
+        "post": chain_fingerprint(settings.post_chain),
+    }
 
 
 class RenderCache:
@@ -65,22 +86,7 @@ class RenderCache:
 
         Raises `OSError` when the source cannot be read.
         """
-        section = settings.section
-        recipe = {
-            "cache": CACHE_VERSION,
-            "model": model_identity,
-            "source": _file_digest(source),
-            "section": None if section is None else [section.start, section.end, section.unit],
-            "channel_mode": settings.channel_mode,
-            "atten": settings.atten_limit_db,
-            "gains": sorted(settings.gains_db.items()),
-            "model_rate": settings.model_rate,
-            "window": settings.window,
-            "overlap": settings.overlap,
-            "bit_depth": settings.bit_depth,
-            "pre": chain_fingerprint(settings.pre_chain),
-            "post": chain_fingerprint(settings.post_chain),
-        }
+        recipe = {**render_recipe(settings, model_identity), "source": file_digest(source)}
         return hashlib.blake2b(
             json.dumps(recipe, sort_keys=True).encode(), digest_size=20
         ).hexdigest()
@@ -97,31 +103,37 @@ class RenderCache:
         self, key: str, entry: Mapping[str, Any], paths: Mapping[str, Path], overwrite: bool = False
     ) -> bool:
         """Copy the entry's stems to `paths`; False (and nothing written) when it is gone or
-        damaged."""
+        damaged. A stem that cannot be written (a full disk, a read-only folder) raises
+        `UserError`, leaving nothing behind either."""
         temps: dict[str, Path] = {}
         try:
             for stem, dest in paths.items():
                 temps[stem] = temp_path(dest)
                 info = entry["stems"][stem]
-                if (
-                    _copy_hashed(self.directory / key / info["file"], temps[stem])
-                    != info["blake2b"]
-                ):
+                cached = self.directory / key / info["file"]
+                try:
+                    digest = _copy_hashed(cached, temps[stem])
+                except OSError as exc:
+                    if exc.filename == str(cached) or not cached.is_file():
+                        return False  # evicted by another process meanwhile
+                    raise cannot_write(dest, exc) from None
+                if digest != info["blake2b"]:
                     shutil.rmtree(self.directory / key, ignore_errors=True)
                     return False
             done = []
             try:
                 for stem, dest in paths.items():
-                    done.append(publish(temps[stem], dest, overwrite))
+                    try:
+                        done.append(publish(temps[stem], dest, overwrite))
+                    except OSError as exc:
+                        raise cannot_write(dest, exc) from None
             except BaseException:
                 for path in done:
                     path.unlink(missing_ok=True)
                 raise
-        except FileNotFoundError:  # evicted by another process meanwhile
-            return False
         finally:
             for temp in temps.values():
-                temp.unlink(missing_ok=True)
+                remove_temp(temp)
         with contextlib.suppress(FileNotFoundError):  # evicted meanwhile: the copies are still good
             os.utime(self.directory / key / ENTRY_FILE)  # most recently used
         return True
@@ -215,13 +227,17 @@ def cached_render(
             ], True
     rendered = render_file(source, out_dir, separate, query_slug, settings, progress, cancel)
     section = settings.section
-    cache.store(
-        key, rendered, 0 if section is None else section.first_frame(rendered[0].sample_rate)
-    )
+    # The stems are written; a cache that cannot take them (its disk full, say) only costs
+    # the next render its shortcut.
+    with contextlib.suppress(OSError):
+        cache.store(
+            key, rendered, 0 if section is None else section.first_frame(rendered[0].sample_rate)
+        )
     return rendered, False
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """blake2b (20 bytes, hex) of a file's bytes; raises `OSError` when it cannot be read."""
     digest = hashlib.blake2b(digest_size=20)
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):

@@ -7,6 +7,11 @@ atomically, so a half-written one never exists); one found running `MAX_ATTEMPTS
 is failed instead, so a job that kills the process cannot loop. A job that raises is
 failed with its error and the worker goes on; cancel stops it before the next batch.
 Clients are never waited on: a job runs whether or not anyone polls it.
+
+A normal stop (`stop()`: SIGTERM or Ctrl-C on `clapsep serve`) is not a cancel: the
+running job is interrupted before its next batch, its partial outputs are removed and it
+is stored `queued` again (that attempt not counted), and no waiting job starts, so all of
+them run after the next start. Only `cancel()` marks a job `cancelled`.
 """
 
 import logging
@@ -65,6 +70,7 @@ class JobQueue:
         self.max_queued, self.library = max_queued, library
         self._jobs: dict[str, JobRecord] = {}
         self._cancel: set[str] = set()
+        self._stopping = threading.Event()
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -73,12 +79,13 @@ class JobQueue:
         self._recover()
 
     def _recover(self) -> None:
-        for path in sorted(self.state_dir.glob("*.json"), key=lambda p: p.stat().st_mtime):
+        records = []
+        for path in self.state_dir.glob("*.json"):
             try:
-                record = JobRecord(**read_json(path))
+                records.append(JobRecord(**read_json(path)))
             except (UserError, TypeError) as exc:
                 log.warning("ignoring unreadable job file %s: %s", path, exc)
-                continue
+        for record in sorted(records, key=lambda r: r.created):  # submission order
             self._jobs[record.id] = record
             if record.status == "running" and record.attempts >= MAX_ATTEMPTS:
                 self._finish(
@@ -96,9 +103,14 @@ class JobQueue:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Cancel the running job and end the worker; queued jobs stay queued in the store."""
-        with self._lock:
-            self._cancel.update(j.id for j in self._jobs.values() if j.status == "running")
+        """Interrupt the running job and end the worker, starting no other job.
+
+        The interrupted job and the waiting ones stay `queued` in the store and run after
+        the next start. A job still inside a batch after `timeout` stays `running` there and
+        is treated at the next start like one the service was killed during.
+        """
+        with self._lock:  # the worker checks this under the lock before starting a job
+            self._stopping.set()
         self._queue.put(None)
         if self._thread is not None:
             self._thread.join(timeout)
@@ -142,6 +154,8 @@ class JobQueue:
     def _work(self) -> None:
         while (job_id := self._queue.get()) is not None:
             with self._lock:
+                if self._stopping.is_set():
+                    return
                 record = self._jobs[job_id]
                 if record.status != "queued":
                     continue
@@ -162,7 +176,7 @@ class JobQueue:
                 JobSpec.model_validate(record.spec),
                 out_dir,
                 progress,
-                lambda: record.id in self._cancel,
+                lambda: record.id in self._cancel or self._stopping.is_set(),
                 self.library,
             )
             record.clips = [c.model_dump() for c in clips]
@@ -174,7 +188,13 @@ class JobQueue:
             )
         except Cancelled:
             shutil.rmtree(out_dir, ignore_errors=True)
-            self._finish(record, "cancelled", "cancelled")
+            with self._lock:
+                if record.id in self._cancel:
+                    self._finish(record, "cancelled", "cancelled")
+                else:  # the service is stopping: the job runs again after the next start
+                    record.status, record.progress = "queued", 0.0
+                    record.attempts -= 1
+                    self._save(record)
         except UserError as exc:
             self._finish(record, "failed", str(exc))
         except Exception as exc:  # a crashing job must not take the service down

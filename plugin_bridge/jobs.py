@@ -12,9 +12,16 @@ folder under the job's output folder, so clips of one source never collide.
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from clapsep.errors import UserError
 from clapsep.host.audio_io import Section
@@ -29,24 +36,36 @@ MAX_CLIPS = 256
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Unknown keys, NaN and infinities (which Python's JSON reader accepts) are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+"""A string without NUL characters (no path, file name or preset name can hold one)."""
 
 
 class InlineQuery(_Strict):
     """A query given in the job instead of a preset name."""
 
-    positive: str = Field("", max_length=500, description="what to isolate, in words")
-    negative: str = Field(
+    positive: Text = Field("", max_length=500, description="what to isolate, in words")
+    negative: Text = Field(
         "", max_length=500, description="what to push into the residual, in words"
     )
-    positive_audio: list[str] = Field(
+    positive_audio: list[Text] = Field(
         default_factory=list, max_length=8, description="example files of the target"
     )
-    negative_audio: list[str] = Field(
+    negative_audio: list[Text] = Field(
         default_factory=list, max_length=8, description="example files to remove"
     )
     audio_weight: float = Field(0.5, ge=0, le=1)
-    name: str = Field(
+    name: Text = Field(
         "", max_length=80, description="names the output files; default: the first words"
     )
 
@@ -54,10 +73,10 @@ class InlineQuery(_Strict):
 class JobClip(_Strict):
     """One region of the DAW's timeline."""
 
-    id: str = Field(
+    id: Text = Field(
         "", max_length=200, description="the DAW's identifier, echoed back in the result"
     )
-    source: str = Field(
+    source: Text = Field(
         ..., min_length=1, max_length=4096, description="absolute path of the source file"
     )
     source_in: float = Field(0.0, ge=0, description="seconds into the source file")
@@ -66,7 +85,7 @@ class JobClip(_Strict):
     )
     position: float = Field(0.0, ge=0, description="timeline position of the clip start, seconds")
     channel_mode: ChannelMode | None = Field(None, description="default: the job's")
-    track: str = Field(
+    track: Text = Field(
         "", max_length=200, description="name of the DAW track, used to name new tracks"
     )
 
@@ -83,7 +102,7 @@ class JobSpec(_Strict):
     format: Literal["clapsep-job"] = JOB_FORMAT
     version: Literal[1] = 1
     clips: list[JobClip] = Field(..., min_length=1, max_length=MAX_CLIPS)
-    preset: str | None = Field(None, max_length=200, description="preset library name")
+    preset: Text | None = Field(None, max_length=200, description="preset library name")
     query: InlineQuery | None = None
     stems: list[Stem] | None = Field(None, min_length=1, max_length=2)
     atten_limit_db: float | None = Field(None, ge=0, le=120)

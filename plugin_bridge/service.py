@@ -4,7 +4,9 @@ Routes only translate between HTTP and the `JobQueue`; the `Guard` middleware ha
 already refused foreign hosts and origins, missing tokens and oversized bodies. A job
 may only read files under the configured roots (clip sources and query examples,
 checked with links resolved) and only ever writes under the render folder, in a
-folder named by the job's id, which the client does not choose.
+folder named by the job's id, which the client does not choose. A body that does not fit
+the job model (NaN and infinities, NUL characters included) is answered 422 naming the
+field, without echoing the value back.
 """
 
 import json
@@ -15,7 +17,9 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from clapsep.errors import UserError
@@ -103,6 +107,12 @@ def create_app(engine: Engine, config: ServiceConfig, library: PresetLibrary | N
         openapi_url=None,
     )
     app.state.jobs = jobs
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's 422 without `input`: a NaN there cannot be written as JSON (it was a 500)."""
+        detail = [{k: e[k] for k in ("type", "loc", "msg")} for e in exc.errors()]
+        return JSONResponse({"detail": detail}, 422)
 
     def found(job_id: str) -> JobRecord:
         record = jobs.get(job_id)

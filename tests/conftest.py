@@ -111,3 +111,13 @@ def mini_package(tmp_path_factory) -> Path:
 def package(mini_package: Path) -> Path:
     """The model package front-end tests render with."""
     return mini_package
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path) -> Path:
+    """A fresh user data dir with the test package installed as the only model."""
+    monkeypatch.setenv("CLAPSEP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CLAPSEP_MODEL_DIR", str(tmp_path / "models"))
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "mini").symlink_to(package)
+    return tmp_path

@@ -9,14 +9,17 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 from test_bridge_support import LiveServer, free_port, read, wait_for, write_noise
 
+from clapsep.errors import UserError
 from clapsep.host.engine import Engine, RenderInput, RenderRequest
 from clapsep.plugin_bridge.guard import load_or_create_token
+from clapsep.plugin_bridge.jobs import parse_job
 from clapsep.plugin_bridge.service import (
     ServiceConfig,
     committed_schema,
@@ -172,6 +175,48 @@ def test_invalid_jobs_say_what_is_wrong(server: LiveServer, home: Path) -> None:
         assert client.get("/jobs/nope").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        (("clips", 0, "position"), float("nan")),
+        (("clips", 0, "position"), float("inf")),
+        (("clips", 0, "position"), float("-inf")),
+        (("clips", 0, "source_in"), float("inf")),
+        (("clips", 0, "source_out"), float("inf")),
+        (("atten_limit_db",), float("nan")),
+        (("query", "audio_weight"), float("nan")),
+        (("clips", 0, "source"), "{media}/a\x00.wav"),
+        (("query", "positive_audio", 0), "{media}/a.wav\x00"),
+        (("clips", 0, "track"), "Dia\x00log"),
+        (("query", "name"), "wind\x00"),
+    ],
+)
+def test_non_finite_numbers_and_nul_characters_are_refused_with_422_naming_the_field(
+    server: LiveServer, home: Path, where: tuple, value: object
+) -> None:
+    source = home / "media" / "a.wav"
+    write_noise(source, 2)
+    spec = {"clips": [{"source": str(source)}], "query": {"positive": "wind", "positive_audio": []}}
+    if isinstance(value, str):
+        value = value.format(media=home / "media")
+    *parents, key = where
+    node: Any = spec
+    for step in parents:
+        node = node[step]
+    if isinstance(node, list):
+        node.append(value)
+    else:
+        node[key] = value
+    body = json.dumps(spec)  # Python writes NaN and Infinity, and the service's reader takes them
+    with httpx.Client(base_url=server.url, headers=AUTH) as client:
+        response = client.post("/jobs", content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 422, response.text
+        assert [e["loc"] for e in response.json()["detail"]] == [["body", *where]]
+        assert client.get("/health").json()["queued"] == 0
+    with pytest.raises(UserError, match=f"invalid job: {'.'.join(map(str, where))}: "):
+        parse_job(json.loads(body))  # the file mode (`clapsep job`) refuses it the same way
+
+
 def test_job_renders_each_clip_at_its_position_under_the_render_folder(
     server: LiveServer, home: Path
 ) -> None:
@@ -293,17 +338,19 @@ def held(self, condition):
     inner = fn(self, condition)
     def run(batch):
         Path(sys.argv[1]).touch()
-        time.sleep(3600)
+        time.sleep(float(sys.argv[2]))
         return inner(batch)
     return run
 if sys.argv[1]:
     Engine.separate_fn = held
-sys.exit(main(sys.argv[2:]))
+sys.exit(main(sys.argv[3:]))
 """
 
 
-def _serve(home: Path, port: int, hold_marker: Path | None) -> subprocess.Popen:
-    """`clapsep serve` in a child; with `hold_marker`, the first batch touches it and then hangs."""
+def _serve(
+    home: Path, port: int, hold_marker: Path | None, hold: float = 3600.0
+) -> subprocess.Popen:
+    """`clapsep serve` in a child; with `hold_marker`, each batch touches it and waits `hold` s."""
     argv = [
         "serve",
         "--port",
@@ -320,13 +367,34 @@ def _serve(home: Path, port: int, hold_marker: Path | None) -> subprocess.Popen:
     )  # cwd: not the checkout, whose egg-info may be stale
     marker = str(hold_marker) if hold_marker else ""
     return subprocess.Popen(
-        [sys.executable, "-c", _HELD_SERVE, marker, *argv],
+        [sys.executable, "-c", _HELD_SERVE, marker, str(hold), *argv],
         env=os.environ.copy(),
         cwd=home,
         stdout=log,
         stderr=log,
         start_new_session=True,
     )
+
+
+def _up(home: Path, port: int) -> tuple[str, dict[str, str]]:
+    """Wait until the child `clapsep serve` on `port` answers; its URL and auth header."""
+    token = wait_for(
+        lambda: (home / "token").is_file() and (home / "token").read_text().strip(), 30
+    )
+    url, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{url}/health", headers=headers).is_success
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, 60, 0.2)
+    return url, headers
+
+
+def _stored(home: Path, job_id: str) -> dict:
+    return json.loads((home / "data" / "service-jobs" / f"{job_id}.json").read_text())
 
 
 def test_restart_resumes_queued_and_interrupted_jobs(home: Path) -> None:
@@ -337,32 +405,18 @@ def test_restart_resumes_queued_and_interrupted_jobs(home: Path) -> None:
     held = home / "held"
     first = _serve(home, port, held)
     try:
-        token = wait_for(
-            lambda: (home / "token").is_file() and (home / "token").read_text().strip(), 30
-        )
-        url, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
-
-        def up() -> bool:
-            try:
-                return httpx.get(f"{url}/health", headers=headers).is_success
-            except httpx.HTTPError:
-                return False
-
-        wait_for(up, 60, 0.2)
+        url, headers = _up(home, port)
         spec = {"clips": [{"source": str(source), "position": 3.0}], "query": {"positive": "wind"}}
         ids = [httpx.post(f"{url}/jobs", json=spec, headers=headers).json()["id"] for _ in range(2)]
         wait_for(held.is_file, 60)  # the first job is inside separation, the second waits
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(10)
-    states = {
-        i: json.loads((home / "data" / "service-jobs" / f"{i}.json").read_text())["status"]
-        for i in ids
-    }
+    states = {i: _stored(home, i)["status"] for i in ids}
     assert states == {ids[0]: "running", ids[1]: "queued"}
     second = _serve(home, port, None)
     try:
-        wait_for(up, 60, 0.2)
+        _up(home, port)
         with httpx.Client(base_url=url, headers=headers) as client:
             for job_id in ids:
                 status = finished(client, job_id, 60)
@@ -370,6 +424,50 @@ def test_restart_resumes_queued_and_interrupted_jobs(home: Path) -> None:
             assert client.get(f"/jobs/{ids[0]}").json()["attempts"] == 2
             stems = client.get(f"/jobs/{ids[0]}/result").json()["clips"][0]["stems"]
             assert {s["position"] for s in stems} == {3.0}
+    finally:
+        os.killpg(second.pid, signal.SIGTERM)
+        second.wait(20)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_normal_stop_mid_job_keeps_it_queued_starts_no_other_and_both_run_after_restart(
+    home: Path, stop: signal.Signals
+) -> None:
+    """SIGTERM or Ctrl-C is not a cancel: the running job is handed back, partial stems go."""
+    source = home / "media" / "long.wav"
+    write_noise(source, 150, 16000)  # many batches: the stop lands between two of them
+    port = free_port()
+    held = home / "held"
+    first = _serve(home, port, held, hold=0.5)
+    try:
+        url, headers = _up(home, port)
+        spec = {"clips": [{"source": str(source), "position": 3.0}], "query": {"positive": "wind"}}
+        ids = [httpx.post(f"{url}/jobs", json=spec, headers=headers).json()["id"] for _ in range(2)]
+        wait_for(held.is_file, 60)  # the first job is inside separation, the second waits
+        partial = home / "data" / "renders" / ids[0]
+        assert partial.is_dir() and _stored(home, ids[0])["status"] == "running"
+        os.kill(first.pid, stop)
+        first.wait(30)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(10)
+    for job_id in ids:
+        stored = _stored(home, job_id)
+        assert (stored["status"], stored["attempts"], stored["progress"]) == ("queued", 0, 0.0)
+    assert not partial.exists()
+    second = _serve(home, port, None)
+    try:
+        _up(home, port)
+        with httpx.Client(base_url=url, headers=headers) as client:
+            statuses = [finished(client, job_id, 120) for job_id in ids]
+            for status in statuses:
+                assert status["status"] == "done" and status["recovered"]
+                assert status["attempts"] == 1
+            assert statuses[0]["finished"] < statuses[1]["finished"]  # in submission order
+            stems = client.get(f"/jobs/{ids[0]}/result").json()["clips"][0]["stems"]
+            assert {s["stem"] for s in stems} == {"target", "residual"}
+            assert all(Path(s["path"]).is_file() and s["position"] == 3.0 for s in stems)
     finally:
         os.killpg(second.pid, signal.SIGTERM)
         second.wait(20)

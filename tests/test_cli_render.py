@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from pedalboard.io import AudioFile
 
+from clapsep.host.audio_io import SourceReader
 from clapsep.host.cli import main
 
 SPEECH = "The quick brown fox jumps over the lazy dog, and then it runs into the forest."
@@ -30,19 +31,21 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path) -> Path:
-    """A fresh user data dir with the test package installed as the only model."""
-    monkeypatch.setenv("CLAPSEP_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CLAPSEP_MODEL_DIR", str(tmp_path / "models"))
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "mini").symlink_to(package)
-    (tmp_path / "out").mkdir()
-    return tmp_path
+def home(home: Path) -> Path:
+    """conftest's `home` with an empty `out` folder."""
+    (home / "out").mkdir()
+    return home
 
 
 def read(path: Path | str) -> np.ndarray:
     with AudioFile(str(path)) as f:
         return f.read(f.frames)
+
+
+def decoded(path: Path) -> np.ndarray:
+    """A source as the render reads it (integer PCM on libsndfile's scale, not pedalboard's)."""
+    with SourceReader(path) as reader:
+        return np.concatenate(list(reader.blocks()), axis=1)
 
 
 def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
@@ -69,7 +72,7 @@ def test_render_json_reports_outputs_provider_and_model(
         manifest["name"],
         manifest["version"],
     )
-    x = read(speech)
+    x = decoded(speech)
     assert [o["stem"] for o in result["outputs"]] == ["target", "residual"]
     for o in result["outputs"]:
         assert set(o) == {"input", "stem", "path", "frames", "sample_rate", "channels", "cached"}

@@ -176,3 +176,25 @@ def test_single_graph_package_renders_as_its_graph() -> None:
         np.testing.assert_array_equal(separator.decode(encoded, condition), expected)
     with pytest.raises(UserError, match="no fp16 separator"):
         Separator(package, device="cpu", fp16=True)
+
+
+@pytest.mark.parametrize("package_dir", ["mini", "bundled"])
+def test_windows_of_digital_silence_separate_to_silence_without_the_network(
+    package_dir: str, mini_package: Path
+) -> None:
+    """A mask times a zero spectrum is zero, so silent rows skip the graphs (encoder and
+    decoder, or the single graph) and the sounding rows get what they get on their own."""
+    package = load_package(mini_package if package_dir == "mini" else BUNDLED)
+    separator = Separator(package, device="cpu", threads=2)
+    sounding, condition = _windows(40000), _conditions(1)[:1]
+    mixture = np.stack([np.zeros(40000, np.float32), sounding[0], np.zeros(40000, np.float32)])
+    mixture = np.concatenate([mixture, sounding[1:]])
+    encoded = separator.encode(mixture)
+    assert encoded.sounding.tolist() == [False, True, False, True]
+    got = separator.decode(encoded, np.repeat(condition, 4, axis=0))
+    assert not got[[0, 2]].any()
+    alone = separator.separate(sounding, np.repeat(condition, 2, axis=0))
+    assert min(snr_db(a, g) for a, g in zip(alone, got[[1, 3]], strict=True)) >= 100.0
+    all_silent = separator.encode(np.zeros((2, 40000), np.float32))
+    assert all_silent.inputs == {} and not all_silent.sounding.any()
+    assert not separator.decode(all_silent, np.repeat(condition, 2, axis=0)).any()

@@ -12,7 +12,7 @@ def _run_ui(args: argparse.Namespace) -> int:
     from clapsep.ui.app import MainWindow
     from clapsep.ui.bridge_jobs import JobFolder
 
-    load = engine_loader(args.model, args.device)  # checks the package before a window opens
+    load = engine_loader(args.model, args.device, precision=args.precision)  # checks it now
     app = QApplication(sys.argv[:1])
     app.setApplicationName("clapsep studio")
     window = MainWindow(load, jobs=JobFolder())

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points, version
 
 from clapsep.errors import UserError
+from clapsep.host.cli.stopping import Stopped
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Stopped as exc:  # SIGTERM/SIGINT during a command that cleans up on them
+        print(str(exc), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

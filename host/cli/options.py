@@ -1,5 +1,5 @@
-"""`--model`/`--device`, the options of every command that renders, and the one place an
-`Engine` is built from them.
+"""`--model`/`--device`/`--precision`, the options of every command that renders, and the one
+place an `Engine` is built from them.
 
 `clapsep render`, `batch`, `serve`, `job`, `otio`, `audacity` and `ui` all take these two
 options and build their engine here, so a device name or a package check means the same
@@ -13,7 +13,7 @@ from pathlib import Path
 from clapsep.errors import UserError
 from clapsep.host.engine import Engine
 from clapsep.host.render_cache import RenderCache
-from clapsep.host.runtime.sessions import DEVICES, usable_cores
+from clapsep.host.runtime.sessions import DEVICES, PRECISIONS, usable_cores
 
 
 def add_engine_options(parser: argparse._ActionsContainer) -> None:
@@ -21,10 +21,23 @@ def add_engine_options(parser: argparse._ActionsContainer) -> None:
         "--model", metavar="PACKAGE", help="model package folder (default: the installed default)"
     )
     parser.add_argument("--device", choices=tuple(DEVICES), default="auto")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="fp32",
+        help="bf16: the separator on OpenVINO's CPU plugin (the [openvino] extra; CPUs with "
+        "AVX512-BF16 or AMX), several times faster within a measured quality gate "
+        "(docs/benchmarks.md); auto: bf16 where it runs and its gate held for the package",
+    )
 
 
 def engine_loader(
-    model: str | None, device: str, *, cache: bool = True, jobs: int = 1
+    model: str | None,
+    device: str,
+    *,
+    cache: bool = True,
+    jobs: int = 1,
+    precision: str = "fp32",
 ) -> Callable[[], Engine]:
     """Check the package folder now; return the slow part, the load, for later.
 
@@ -35,9 +48,12 @@ def engine_loader(
     if package is not None and not package.is_dir():
         raise UserError(f"model package not found: {model}")
     threads = max(1, usable_cores() // jobs)
-    return lambda: Engine(package, device, RenderCache() if cache else None, threads=threads)
+    return lambda: Engine(
+        package, device, RenderCache() if cache else None, threads=threads, precision=precision
+    )
 
 
 def open_engine(args: argparse.Namespace, *, cache: bool = True, jobs: int = 1) -> Engine:
     """The engine that `--model` and `--device` name, loaded."""
-    return engine_loader(args.model, args.device, cache=cache, jobs=jobs)()
+    precision = getattr(args, "precision", "fp32")
+    return engine_loader(args.model, args.device, cache=cache, jobs=jobs, precision=precision)()

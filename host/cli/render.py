@@ -5,20 +5,28 @@ explicit options replace the preset's matching parts (`--query`/`--query-audio`
 replace its positive side, `--negative`/`--negative-audio` its negative side, and
 `--stems`, `--atten-limit`, `--gain` its render options). The preset is resolved before
 the model loads, so a mistyped option fails at once.
+
+SIGTERM and SIGINT stop a render at its next block with its temp files removed
+(`host.cli.stopping`), and each run first sweeps the output folders of the temp files that
+renders killed outright left there.
 """
 
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from clapsep.errors import UserError
+from clapsep.files import sweep_stale_temps
 from clapsep.host.audio_io import Section
 from clapsep.host.cli.options import add_engine_options, open_engine
+from clapsep.host.cli.stopping import Stop, stop_on_signals
 from clapsep.host.engine import Engine, RenderInput, RenderOutcome, RenderRequest, stem_records
 from clapsep.host.presets import Preset, resolve_preset
 from clapsep.host.render import CHANNEL_MODES, STEMS
+from clapsep.host.windowing import Cancelled
 
 
 def add_query_options(p: argparse.ArgumentParser) -> None:
@@ -158,6 +166,19 @@ class _ProgressBar:
 
 
 def _run_render(args: argparse.Namespace) -> int:
+    with stop_on_signals() as stop:
+        return _render(args, stop)
+
+
+def sweep_outputs(folders: Iterable[Path], started: float) -> None:
+    """Remove the temp files that renders killed outright (before `started`) left in `folders`."""
+    for folder in dict.fromkeys(folders):
+        for path in sweep_stale_temps(folder, started):
+            print(f"removed {path}, left by a render that was killed", file=sys.stderr)
+
+
+def _render(args: argparse.Namespace, stop: Stop) -> int:
+    started = time.time()
     for source in args.inputs:
         if not Path(source).is_file():
             raise UserError(f"input not found: {source}")
@@ -185,10 +206,19 @@ def _run_render(args: argparse.Namespace) -> int:
     inputs = [
         RenderInput(source, Path(args.out) if args.out else source.parent) for source in sources
     ]
+    sweep_outputs((item.out_dir for item in inputs), started)
     try:
-        engine.render_many(
-            request, inputs, lambda index, fraction: bars[index](fraction), on_done=done
-        )
+        with stop.deferred():
+            engine.render_many(
+                request,
+                inputs,
+                lambda index, fraction: bars[index](fraction),
+                cancel=stop,
+                on_done=done,
+            )
+    except Cancelled:
+        stop.check()  # a signal: exit as it asks (the render removed its temp files)
+        raise
     finally:
         for bar in bars:
             bar.close()
@@ -204,6 +234,7 @@ def _run_render(args: argparse.Namespace) -> int:
                 indent=2,
             )
         )
+    stop.check()  # a signal after the last block: the stems are whole, the exit status says it
     return 0
 
 

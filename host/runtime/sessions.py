@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import functools
 import io
+import json
 import os
 import sys
 import threading
@@ -26,6 +27,8 @@ import numpy as np
 import onnxruntime as ort
 
 from clapsep.errors import UserError
+from clapsep.files import write_json_atomic
+from clapsep.host.runtime.openvino_cpu import OPENVINO_CPU, OpenVinoSession, bf16_problem
 from clapsep.host.runtime.package import ModelPackage
 from clapsep.package_format import (
     CONDITION_INPUT,
@@ -45,6 +48,8 @@ CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 TENSORRT = "TensorrtExecutionProvider"
 DEVICES = {"auto": (TENSORRT, CUDA), "tensorrt": (TENSORRT, CUDA), "cuda": (CUDA,), "cpu": ()}
+PRECISIONS = ("auto", "fp32", "bf16")  # fp16 is the GPU graphs' own, chosen with the device
+BF16_GATE_DB = 30.0  # bf16 output against fp32 on the gate's signal, for `auto` to pick bf16
 OPTIMIZATION_LEVELS = {
     "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
     "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
@@ -370,7 +375,26 @@ class EncodedWindows:
     """
 
     mixture: np.ndarray  # the checked windows [B, S]
-    inputs: dict[str, np.ndarray | ort.OrtValue]
+    inputs: dict[str, np.ndarray | ort.OrtValue]  # of the sounding rows only
+    sounding: np.ndarray  # [B] bool: rows not exactly digital silence
+
+
+def _silent_out(
+    encoded: EncodedWindows, run: Callable[[np.ndarray | slice], np.ndarray]
+) -> np.ndarray:
+    """`run(sounding condition rows)` scattered into a batch whose silent rows stay zero.
+
+    The separator is a magnitude mask on the mixture's own spectrum: a window of exact
+    digital silence separates to exact silence (and so does its residual), so the network
+    never runs on one. Stems from DAWs are often mostly silence between takes.
+    """
+    sounding = encoded.sounding
+    if sounding.all():
+        return run(slice(None))
+    out = np.zeros(encoded.mixture.shape, dtype=np.float32)
+    if sounding.any():
+        out[sounding] = run(sounding)
+    return out
 
 
 class Separator:
@@ -389,7 +413,12 @@ class Separator:
         fp16: bool | None = None,
         threads: int | None = None,
         optimization: str = "all",
+        precision: str = "fp32",
     ) -> None:
+        if precision not in PRECISIONS:
+            raise UserError(f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
+        if precision == "auto":
+            precision = auto_precision(package, device, threads)
         split = package.has(DECODER_GRAPH)
         full = (ENCODER_GRAPH, DECODER_GRAPH) if split else (SEPARATOR_GRAPH,)
         half = (ENCODER_FP16_GRAPH, DECODER_FP16_GRAPH) if split else (SEPARATOR_FP16_GRAPH,)
@@ -397,9 +426,16 @@ class Separator:
         if fp16 and not has_fp16:
             raise UserError(f"model package {package.name} has no fp16 separator")
         want_fp16 = fp16 if fp16 is not None else (gpu_provider_available(device) and has_fp16)
-        sessions, provider, note = _open_graphs(
-            package, half if want_fp16 else full, device, threads, want_fp16, optimization
-        )
+        if precision == "bf16":
+            if device not in ("auto", "cpu") or fp16:
+                raise UserError("--precision bf16 runs on the CPU: use --device cpu or auto")
+            want_fp16 = False
+            sessions = [OpenVinoSession(package.file(n), threads or usable_cores()) for n in full]
+            provider, note = OPENVINO_CPU, "bf16 on OpenVINO's CPU plugin (--precision bf16)"
+        else:
+            sessions, provider, note = _open_graphs(
+                package, half if want_fp16 else full, device, threads, want_fp16, optimization
+            )
         if want_fp16 and fp16 is None and provider == CPU:
             # The fp16 graphs are meant for GPUs; on the CPU the fp32 ones are faster and exact.
             want_fp16 = False
@@ -408,7 +444,9 @@ class Separator:
             )
         self.package = package
         self.fp16 = want_fp16
+        self.precision = "fp16" if want_fp16 else precision
         self.provider = provider
+        self._on_host = provider in (CPU, OPENVINO_CPU)
         self.provider_note = note
         *encoder, self._session = sessions
         self._encoder = encoder[0] if encoder else None
@@ -425,26 +463,30 @@ class Separator:
     def encode(self, mixture: np.ndarray) -> EncodedWindows:
         """Windows [B, S] float32 at the package rate, through the query-independent encoder."""
         mixture = _mixture(self.package, mixture)
-        if self._encoder is None:
-            return EncodedWindows(mixture, {})
-        if self.provider != CPU:
-            return EncodedWindows(mixture, self._encode_bound(mixture))
-        features = self._encoder.run(self._features, {MIXTURE_INPUT: mixture})
-        return EncodedWindows(
-            mixture, {MIXTURE_INPUT: mixture, **dict(zip(self._features, features, strict=True))}
-        )
+        sounding = np.any(mixture != 0, axis=1)
+        rows = mixture if sounding.all() else mixture[sounding]
+        if self._encoder is None or not len(rows):
+            return EncodedWindows(mixture, {}, sounding)
+        if not self._on_host:
+            return EncodedWindows(mixture, self._encode_bound(rows), sounding)
+        features = self._encoder.run(self._features, {MIXTURE_INPUT: rows})
+        inputs = {MIXTURE_INPUT: rows, **dict(zip(self._features, features, strict=True))}
+        return EncodedWindows(mixture, inputs, sounding)
 
     def decode(self, encoded: EncodedWindows, condition: np.ndarray) -> np.ndarray:
         """The encoded windows under [B, condition_dim] conditions -> [B, S] float32."""
         condition = _conditions(self.package, condition, encoded.mixture.shape)
-        run = self._run_host if self.provider == CPU else self._run_bound
+        run = self._run_host if self._on_host else self._run_bound
         if self._encoder is not None:
-            return run(encoded.inputs, condition)
-        return _run_windows(
-            lambda mixture, rows: run({MIXTURE_INPUT: mixture}, rows),
-            self._batched,
-            encoded.mixture,
-            condition,
+            return _silent_out(encoded, lambda rows: run(encoded.inputs, condition[rows]))
+        return _silent_out(
+            encoded,
+            lambda rows: _run_windows(
+                lambda mixture, conditions: run({MIXTURE_INPUT: mixture}, conditions),
+                self._batched,
+                encoded.mixture[rows],
+                condition[rows],
+            ),
         )
 
     def _encode_bound(self, mixture: np.ndarray) -> dict[str, ort.OrtValue]:
@@ -479,6 +521,38 @@ class Separator:
         binding.bind_output(SEPARATED_OUTPUT, "cpu")
         self._session.run_with_iobinding(binding)
         return binding.copy_outputs_to_cpu()[0]
+
+
+def auto_precision(package: ModelPackage, device: str = "auto", threads: int | None = None) -> str:
+    """The fastest precision whose gate holds for this package here: bf16 on a CPU that runs
+    it when its output stays >= BF16_GATE_DB against fp32, else fp32 (a GPU picks its fp16
+    graphs itself). The gate runs once per package and is remembered by its digest."""
+    on_gpu = device not in ("auto", "cpu") or (device == "auto" and gpu_provider_available(device))
+    if on_gpu or bf16_problem() is not None:
+        return "fp32"
+    record = user_data_dir() / "precision-gates" / f"{package.digest[:32]}.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        return "bf16" if json.loads(record.read_text())["bf16_snr_db"] >= BF16_GATE_DB else "fp32"
+    mixture, condition = _gate_inputs(package)
+    fp32 = Separator(package, "cpu", threads=threads, precision="fp32").separate(mixture, condition)
+    bf16 = Separator(package, "cpu", threads=threads, precision="bf16").separate(mixture, condition)
+    error = np.sum((fp32.astype(np.float64) - bf16) ** 2, axis=1)
+    snr = float(np.min(10 * np.log10(np.sum(fp32.astype(np.float64) ** 2, axis=1) / error)))
+    with contextlib.suppress(OSError):  # an unwritable data folder only costs a re-run
+        write_json_atomic(record, {"package": package.name, "bf16_snr_db": round(snr, 2)})
+    return "bf16" if snr >= BF16_GATE_DB else "fp32"
+
+
+def _gate_inputs(package: ModelPackage) -> tuple[np.ndarray, np.ndarray]:
+    """Two 3 s windows of tone, noise bursts and silence, under two fixed unit conditions."""
+    rate, rng = package.sample_rate, np.random.default_rng(20261203)
+    t = np.arange(3 * rate) / rate
+    tone = sum(0.2 / k * np.sin(2 * np.pi * 220 * k * t) for k in range(1, 6))
+    bursts = rng.standard_normal(t.size) * (np.sin(2 * np.pi * 1.5 * t) > 0.6) * 0.3
+    signal = (tone + bursts) * (t < 2.5)
+    mixture = np.stack([signal, signal[::-1] * 0.5]).astype(np.float32)
+    condition = rng.standard_normal((2, package.condition_dim)).astype(np.float32)
+    return mixture, condition / np.linalg.norm(condition, axis=1, keepdims=True)
 
 
 class NoiseEstimator:

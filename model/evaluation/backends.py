@@ -78,14 +78,14 @@ class TorchBackend:
 class OnnxBackend:
     """A model package on onnxruntime (`host.runtime`), exactly the render path's graphs."""
 
-    def __init__(self, package_dir: Path, device: str = "cpu") -> None:
+    def __init__(self, package_dir: Path, device: str = "cpu", precision: str = "fp32") -> None:
         from clapsep.host.runtime import QueryEncoder, QuerySpec, Separator, load_package
 
         package = load_package(package_dir)
         self._spec = QuerySpec
         self.queries = QueryEncoder(package, device)
-        self.separator = Separator(package, device)
-        self.name = f"onnx:{package_dir}"
+        self.separator = Separator(package, device, precision=precision)
+        self.name = f"onnx:{package_dir}" + ("" if precision == "fp32" else f":{precision}")
 
     def _side(self, side: QuerySide | None) -> "QuerySpec | None":
         return None if side is None else self._spec(text=side.text, audio_files=side.audio)
@@ -98,12 +98,16 @@ class OnnxBackend:
         return self.separator.separate(x, np.asarray(condition, dtype=np.float32)[None])[0]
 
 
-def open_backend(path: Path, device: str = "cpu") -> TorchBackend | OnnxBackend:
+def open_backend(
+    path: Path, device: str = "cpu", precision: str = "fp32"
+) -> TorchBackend | OnnxBackend:
     """A model package (manifest.json), a model directory (config.json), or a training run
-    folder (its `best/`, else its `model/`)."""
+    folder (its `best/`, else its `model/`). `precision` is a package's (torch runs fp32)."""
     path = Path(path)
     if (path / MANIFEST_FILE).is_file():
-        return OnnxBackend(path, device)
+        return OnnxBackend(path, device, precision)
+    if precision != "fp32":
+        raise UserError(f"--precision {precision} needs a model package, not {path}")
     if (path / MODEL_CONFIG_FILE).is_file():
         return TorchBackend(path, device)
     for sub in ("best", "model"):

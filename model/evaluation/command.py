@@ -63,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
     if not 0 < args.seconds <= 10.23:
         raise UserError("--seconds must be in (0, 10.23]: one separator window")
     pool = _shot_pool(args, modes)
-    backend = open_backend(Path(args.model), args.device)
+    backend = open_backend(Path(args.model), args.device, args.precision)
     bar = tqdm(total=len(items) * len(modes), unit="run", disable=args.quiet)
     records = evaluate(
         backend,
@@ -160,6 +160,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seconds", type=float, default=10.0, help="mixture length (published: 10 s)")
     p.add_argument("--limit", type=int, help="evaluate only the first N mixtures")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--precision", default="fp32", help="a package's separator: fp32 or bf16")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_run)
 

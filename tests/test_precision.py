@@ -1,0 +1,99 @@
+"""`--precision bf16`: the separator graphs on OpenVINO's CPU plugin, within the quality gate
+of fp32, reported as what really ran, and never confused with fp32 in the render cache."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pedalboard.io import AudioFile
+
+from clapsep.errors import UserError
+from clapsep.export.signals import realistic_signal, snr_db
+from clapsep.host.cli import main
+from clapsep.host.runtime import Separator, load_package
+from clapsep.host.runtime.openvino_cpu import OPENVINO_CPU, bf16_problem
+
+needs_bf16 = pytest.mark.skipif(bf16_problem() is not None, reason=str(bf16_problem()))
+
+
+def _windows_and_condition() -> tuple[np.ndarray, np.ndarray]:
+    full = realistic_signal(3.0, 32000)
+    mixture = np.stack([full, 0.5 * full[::-1]]).astype(np.float32)
+    condition = np.random.default_rng(3).standard_normal((2, 1024)).astype(np.float32)
+    return mixture, condition / np.linalg.norm(condition, axis=1, keepdims=True)
+
+
+@needs_bf16
+def test_bf16_separates_within_30_db_of_fp32_and_says_it_ran_on_openvino(package: Path) -> None:
+    """The official-size gate (separated output >= 30 dB SNR against fp32), on the mini
+    package; the bundled model's SDRi gate is a figure in docs/benchmarks.md."""
+    pkg = load_package(package)
+    fp32 = Separator(pkg, device="cpu", threads=2)
+    bf16 = Separator(pkg, device="cpu", threads=2, precision="bf16")
+    assert (bf16.provider, bf16.precision) == (OPENVINO_CPU, "bf16")
+    mixture, condition = _windows_and_condition()
+    expected, got = fp32.separate(mixture, condition), bf16.separate(mixture, condition)
+    snrs = [snr_db(e, g) for e, g in zip(expected, got, strict=True)]
+    assert min(snrs) >= 30.0
+    assert max(snrs) < 100.0  # bf16 really ran: not fp32's samples
+
+
+def test_bf16_is_refused_in_one_line_without_openvino_or_off_the_cpu(
+    package: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pkg = load_package(package)
+    with pytest.raises(UserError, match="runs on the CPU"):
+        Separator(pkg, device="cuda", precision="bf16")
+    with pytest.raises(UserError, match="unknown precision 'int4'"):
+        Separator(pkg, device="cpu", precision="int4")
+    monkeypatch.setitem(sys.modules, "openvino", None)  # as if the extra were not installed
+    assert "pip install 'clapsep-studio[openvino]'" in str(bf16_problem())
+    with pytest.raises(UserError, match=r"\[openvino\] extra"):
+        Separator(pkg, device="cpu", precision="bf16")
+
+
+@needs_bf16
+def test_a_bf16_render_is_not_served_from_an_fp32_render_of_the_same_clip(
+    package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("CLAPSEP_DATA_DIR", str(tmp_path / "data"))
+    source = tmp_path / "clip.wav"
+    with AudioFile(str(source), "w", samplerate=32000, num_channels=1) as f:
+        f.write(realistic_signal(2.0, 32000)[None, :])
+    results = {}
+    for precision in ("fp32", "bf16", "bf16"):
+        out = tmp_path / f"out-{precision}-{len(results)}"
+        out.mkdir()
+        argv = ["render", str(source), "--query", "a tone", "--model", str(package)]
+        argv += ["--out", str(out), "--device", "cpu", "--precision", precision, "--json"]
+        assert main(argv) == 0
+        result = json.loads(capsys.readouterr().out)
+        results[len(results)] = result
+    fp32, bf16, again = results.values()
+    assert [o["cached"] for o in (fp32["outputs"][0], bf16["outputs"][0], again["outputs"][0])] == [
+        False,
+        False,
+        True,
+    ]
+    assert (bf16["provider"], bf16["model"]["precision"]) == (OPENVINO_CPU, "bf16")
+    assert fp32["model"]["precision"] == "fp32"
+
+
+@needs_bf16
+def test_auto_picks_bf16_once_its_gate_held_for_the_package_and_remembers_it(
+    package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clapsep.host.runtime.sessions import BF16_GATE_DB, auto_precision
+
+    monkeypatch.setenv("CLAPSEP_DATA_DIR", str(tmp_path / "data"))
+    pkg = load_package(package)
+    assert auto_precision(pkg, "cpu") == "bf16"
+    (record,) = (tmp_path / "data" / "precision-gates").iterdir()
+    measured = json.loads(record.read_text())["bf16_snr_db"]
+    assert measured >= BF16_GATE_DB
+    assert Separator(pkg, device="cpu", precision="auto").precision == "bf16"
+    record.write_text(json.dumps({"bf16_snr_db": BF16_GATE_DB - 1}))  # as if it had failed
+    assert Separator(pkg, device="cpu", precision="auto").precision == "fp32"
+    assert auto_precision(pkg, "cuda") == "fp32"  # a GPU device keeps its own graphs
