@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from clapsep.errors import UserError
-from clapsep.files import write_json_atomic
+from clapsep.files import sweep_stale_temps, write_json_atomic
 from clapsep.host.engine import Engine
 from clapsep.host.presets import PresetLibrary, read_json
 from clapsep.host.windowing import Cancelled
@@ -76,7 +76,16 @@ class JobQueue:
         self._thread: threading.Thread | None = None
         state_dir.mkdir(parents=True, exist_ok=True)
         render_dir.mkdir(parents=True, exist_ok=True)
+        self._sweep(time.time())
         self._recover()
+
+    def _sweep(self, started: float) -> None:
+        """Remove the temp files a service killed outright left in its data folders: job
+        records half written, stems of jobs that will not run again (older than `started`)."""
+        folders = [self.state_dir, *(p for p in self.render_dir.rglob("*") if p.is_dir())]
+        for folder in [self.render_dir, *folders]:
+            for path in sweep_stale_temps(folder, started):
+                log.warning("removed %s, left by a service that was killed", path)
 
     def _recover(self) -> None:
         records = []

@@ -114,8 +114,9 @@ def package(mini_package: Path) -> Path:
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path) -> Path:
-    """A fresh user data dir with the test package installed as the only model."""
+def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path) -> Path:
+    """A fresh user data dir with the test package installed as the only model (the CLI
+    tests' `home`; the bridge and panel tests have their own)."""
     monkeypatch.setenv("CLAPSEP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CLAPSEP_MODEL_DIR", str(tmp_path / "models"))
     (tmp_path / "models").mkdir()

@@ -493,3 +493,25 @@ def test_a_job_interrupted_twice_is_failed_not_retried_forever(
         and "stopped 2 times" in (record.error or "")
     )
     assert json.loads((state / "a.json").read_text())["status"] == "failed"
+
+
+def test_a_service_start_removes_temp_files_a_killed_service_left_and_keeps_the_rest(
+    engine: Engine, home: Path
+) -> None:
+    from clapsep.files import temp_path
+    from clapsep.plugin_bridge.job_queue import JobQueue
+
+    state, renders = home / "state", home / "renders"
+    (renders / "job1" / "clip").mkdir(parents=True)
+    state.mkdir()
+    stale = [
+        temp_path(state / "job1.json"),
+        temp_path(renders / "job1" / "clip" / "a_wind_target.wav"),
+    ]
+    kept = [renders / "job1" / "clip" / "done_target.wav", home / "media.part.wav"]
+    for path in stale + kept:
+        path.write_bytes(b"x" * 64)
+        os.utime(path, (time.time() - 60, time.time() - 60))
+    JobQueue(engine, state, renders)
+    assert [p.exists() for p in stale] == [False, False]
+    assert all(p.exists() for p in kept)

@@ -31,10 +31,10 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def home(home: Path) -> Path:
-    """conftest's `home` with an empty `out` folder."""
-    (home / "out").mkdir()
-    return home
+def home(cli_home: Path) -> Path:
+    """conftest's `cli_home` with an empty `out` folder."""
+    (cli_home / "out").mkdir()
+    return cli_home
 
 
 def read(path: Path | str) -> np.ndarray:

@@ -27,6 +27,11 @@ from clapsep.host.cli import main
 from clapsep.package_format import package_digest
 
 
+@pytest.fixture
+def home(cli_home: Path) -> Path:
+    return cli_home
+
+
 def write_wav(path: Path, seconds: float, rate: int = 22050, channels: int = 1, seed: int = 0):
     rng = np.random.default_rng(seed)
     t = np.arange(round(seconds * rate)) / rate
