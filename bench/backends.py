@@ -116,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    from clapsep.export.signals import snr_db
+
     x, c, rate = _inputs(args.package, args.batch)
     encoder, decoder = args.package / "encoder.onnx", args.package / "decoder.onnx"
     work = Path(tempfile.mkdtemp(prefix="clapsep-bench-backends-"))
@@ -144,19 +146,13 @@ def main(argv: list[str] | None = None) -> int:
         decode_s, separated = _best_of(lambda f=features, d=run_decoder: d(f))
         first = reference is None
         reference = separated if first else reference
-        error = float(np.sum((reference.astype(np.float64) - separated) ** 2))
         rows.append(
             {
                 "variant": name,
                 "encode_s": round(encode_s, 4),
                 "decode_s": round(decode_s, 4),
                 "rtf": round((encode_s + decode_s) / audio_seconds, 5),
-                "snr_vs_fp32_db": None
-                if first
-                else round(
-                    10 * np.log10(np.sum(reference.astype(np.float64) ** 2) / max(error, 1e-30)),
-                    1,
-                ),
+                "snr_vs_fp32_db": None if first else round(snr_db(reference, separated), 1),
             }
         )
     report: dict[str, Any] = {
