@@ -2,8 +2,9 @@
 
 `Engine` holds one verified package with its separator and query encoders, so the CLI,
 the bridge and the panel load a model once. `prepare` turns a preset (and the options
-laid over it) into a `RenderRequest` once: the condition vector, and `RenderSettings`
-built from the package's own rules (rate, window). `render_many` renders any number of
+laid over it) into a `RenderRequest` once: the condition vector (one per stem of a split),
+and `RenderSettings` built from the package's own rules (rate, window). A split encodes
+each batch of windows once and decodes it under every condition. `render_many` renders any number of
 inputs with that request through the render cache. onnxruntime sessions are
 thread-safe, so one engine may serve several worker threads (`render_many(workers=N)`).
 """
@@ -21,10 +22,10 @@ import numpy as np
 from clapsep.errors import UserError
 from clapsep.files import cannot_write
 from clapsep.host.audio_io import Section
-from clapsep.host.presets import Preset
-from clapsep.host.render import ChannelMode, RenderedStem, RenderSettings, SeparateFn
+from clapsep.host.presets import Preset, QueryFields
+from clapsep.host.render import REST, ChannelMode, RenderedStem, RenderSettings, SeparateFn
 from clapsep.host.render_cache import RenderCache, cached_render
-from clapsep.host.runtime import QueryEncoder, QuerySpec, Separator, load_package
+from clapsep.host.runtime import AudioSpan, QueryEncoder, QuerySpec, Separator, load_package
 from clapsep.host.windowing import Cancel, Cancelled, Progress
 from clapsep.package_format import MANIFEST_FILE
 from clapsep.paths import bundled_model_dir, default_model_dir, user_data_dir
@@ -84,18 +85,42 @@ class RenderInput:
     overwrite: bool | None = None
 
 
+@dataclass(frozen=True)
+class StemQuery:
+    """What one stem keeps and removes: the target of a one-query render, or a split stem."""
+
+    name: str
+    positive: QuerySpec | None
+    negative: QuerySpec | None
+
+    def describe(self) -> dict[str, Any]:
+        def side(spec: QuerySpec | None) -> dict[str, Any] | None:
+            return (
+                None
+                if spec is None
+                else {
+                    "text": spec.text,
+                    "audio": [str(p) for p in spec.audio_files],
+                    "spans": [[s.start, s.end] for s in spec.audio_spans],
+                    "audio_weight": spec.audio_weight,
+                }
+            )
+
+        return {"positive": side(self.positive), "negative": side(self.negative)}
+
+
 @dataclass(frozen=True, eq=False)
 class RenderRequest:
-    """A preset made ready to render: what to keep and remove, its condition and the settings.
+    """A preset made ready to render: what each stem keeps and removes, their conditions
+    [K, condition_dim] and the settings.
 
-    `query_slug` names the output files; `model_identity` (package digest and condition)
+    `query_slug` names the output files; `model_identity` (package digest and conditions)
     keys the render cache.
     """
 
-    positive: QuerySpec | None
-    negative: QuerySpec | None
+    queries: tuple[StemQuery, ...]
     query_slug: str
-    condition: np.ndarray
+    conditions: np.ndarray
     model_identity: str
     settings: RenderSettings
 
@@ -112,20 +137,11 @@ class RenderRequest:
         return replace(self.settings, **changes) if changes else self.settings
 
     def describe(self) -> dict[str, Any]:
-        def side(spec: QuerySpec | None) -> dict[str, Any] | None:
-            return (
-                None
-                if spec is None
-                else {
-                    "text": spec.text,
-                    "audio": [str(p) for p in spec.audio_files],
-                    "audio_weight": spec.audio_weight,
-                }
-            )
-
+        if not self.settings.split:
+            return {**self.queries[0].describe(), "slug": self.query_slug}
         return {
-            "positive": side(self.positive),
-            "negative": side(self.negative),
+            "split": [{"stem": q.name, **q.describe()} for q in self.queries],
+            "partition": not self.settings.overlapping,
             "slug": self.query_slug,
         }
 
@@ -177,48 +193,81 @@ class Engine:
             "precision": self.separator.precision,
         }
 
-    def separate_fn(self, condition: np.ndarray) -> SeparateFn:
-        rows = np.asarray(condition, dtype=np.float32)[None, :]
-        return lambda batch: self.separator.separate(batch, np.repeat(rows, batch.shape[0], axis=0))
+    def separate_fn(self, conditions: np.ndarray) -> SeparateFn:
+        """Windows -> their target under one condition [C], or their targets [K, B, S] under
+        K conditions [K, C], from one encoder pass."""
+        conditions = np.asarray(conditions, dtype=np.float32)
+        if conditions.ndim == 1:
+            row = conditions[None, :]
+            return lambda batch: self.separator.separate(batch, row.repeat(batch.shape[0], 0))
+
+        def separate(batch: np.ndarray) -> np.ndarray:
+            encoded = self.separator.encode(batch)
+            return np.stack(
+                [
+                    self.separator.decode(encoded, row[None, :].repeat(batch.shape[0], 0))
+                    for row in conditions
+                ]
+            )
+
+        return separate
 
     def prepare(
         self,
         preset: Preset,
         window_seconds: float | None = None,
         overlap_seconds: float | None = None,
+        span_source: Path | None = None,
         **overrides: Any,
     ) -> RenderRequest:
-        """`preset` ready to render: its condition computed once, and its render options with
-        the non-None `overrides` (any `RenderSettings` field) laid over them, as settings at
-        the package's rate with its window (or a shorter one) and overlap."""
+        """`preset` ready to render: its condition(s) computed once, and its render options
+        with the non-None `overrides` (any `RenderSettings` field) laid over them, as settings
+        at the package's rate with its window (or a shorter one) and overlap. Spans in the
+        query are seconds of `span_source`, the input being rendered."""
         options = {
             "stems": preset.stems,
             "atten_limit_db": preset.atten_limit_db,
             "gains_db": dict(preset.gains_db),
             "pre_chain": preset.pre_chain,
             "post_chain": preset.post_chain,
+            "split": preset.split_names,
         }
         options.update({name: value for name, value in overrides.items() if value is not None})
+        if options.get("overlapping") and overrides.get("stems") is None:
+            options["stems"] = tuple(s for s in options["stems"] if s != REST)  # none to write
         settings = self._settings(window_seconds, overlap_seconds, **options)
-
-        def side(text: str, audio: tuple[str, ...]) -> QuerySpec | None:
-            if not text and not audio:
-                return None
-            return QuerySpec(
-                text or None, tuple(Path(a).expanduser() for a in audio), preset.audio_weight
+        parts: list[tuple[str, QueryFields]] = (
+            [(stem.name, stem) for stem in preset.split] if preset.split else [("target", preset)]
+        )
+        queries = tuple(
+            StemQuery(
+                name,
+                _side(
+                    fields.positive_text,
+                    fields.positive_audio,
+                    fields.positive_spans,
+                    preset,
+                    span_source,
+                ),
+                _side(
+                    fields.negative_text,
+                    fields.negative_audio,
+                    fields.negative_spans,
+                    preset,
+                    span_source,
+                ),
             )
-
-        positive = side(preset.positive_text, preset.positive_audio)
-        negative = side(preset.negative_text, preset.negative_audio)
-        condition = self.encoder.condition(positive, negative)
+            for name, fields in parts
+        )
+        conditions = np.stack([self.encoder.condition(q.positive, q.negative) for q in queries])
         # A lower precision renders other samples: its renders are another model's (the
         # fp32 identity is unchanged, so caches from before precisions existed still hit).
         precision = "" if self.separator.precision == "fp32" else self.separator.precision
         identity = hashlib.sha256(
-            (self.package.digest + precision).encode() + np.asarray(condition, np.float32).tobytes()
+            (self.package.digest + precision).encode() + conditions.astype(np.float32).tobytes()
         )
         return RenderRequest(
-            positive, negative, preset.slug or "query", condition, identity.hexdigest(), settings
+            queries, preset.slug or "query", conditions, identity.hexdigest(), settings
         )
 
     def _settings(
@@ -251,7 +300,9 @@ class Engine:
         return cached_render(
             item.source,
             item.out_dir,
-            self.separate_fn(request.condition),
+            self.separate_fn(
+                request.conditions if request.settings.split else request.conditions[0]
+            ),
             request.query_slug,
             request.settings_for(item),
             self.cache,
@@ -316,6 +367,26 @@ class Engine:
                 stopped = True
                 pool.shutdown(wait=True, cancel_futures=True)
         return [outcomes[index] for index in range(len(inputs))]
+
+
+def _side(
+    text: str,
+    audio: tuple[str, ...],
+    spans: tuple[tuple[float, float], ...],
+    preset: Preset,
+    span_source: Path | None,
+) -> QuerySpec | None:
+    """One side of a query, or None when it says nothing."""
+    if not text and not audio and not spans:
+        return None
+    if spans and span_source is None:
+        raise UserError("a span query takes its sound from the input: render one input with it")
+    return QuerySpec(
+        text or None,
+        tuple(Path(a).expanduser() for a in audio),
+        preset.audio_weight,
+        tuple(AudioSpan(span_source, start, end) for start, end in spans),
+    )
 
 
 def stem_records(rendered: Sequence[RenderedStem], cached: bool) -> list[dict[str, Any]]:

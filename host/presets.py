@@ -8,6 +8,10 @@ forgiving per file: a corrupt or newer-version file is reported in `problems` an
 others still load. Import never loses a preset: a name already taken by a different
 preset gets a " (2)" suffix; an identical one is skipped.
 
+A split preset (`split`: named stems, each with its own query) renders several stems that
+sum to the input in one pass. Spans (`positive_spans`, seconds of the clip being rendered)
+are example shots taken from the input itself.
+
 Query embeddings are not cached here: the runtime's `EmbeddingCache` keys each text and
 audio shot by the model package digest, so a preset's condition is cheap to rebuild and
 can never be stale for another package.
@@ -25,34 +29,68 @@ from typing import Any
 from clapsep.errors import UserError
 from clapsep.files import write_json_atomic
 from clapsep.host.chains import EffectSpec, parse_chain
-from clapsep.host.render import STEMS
+from clapsep.host.render import REST, STEMS, check_split_names
 from clapsep.paths import user_data_dir
 
 PRESET_FORMAT = "clapsep-preset"
 LIBRARY_FORMAT = "clapsep-preset-library"
 FORMAT_VERSION = 1
 
+Span = tuple[float, float]
+_TEXTS = ("positive_text", "negative_text")
+_LISTS = ("positive_audio", "negative_audio")
+_SPANS = ("positive_spans", "negative_spans")
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueryFields:
+    """A query's two sides as a preset file holds them: text, audio files, spans of the input."""
+
+    positive_text: str = ""
+    negative_text: str = ""
+    positive_audio: tuple[str, ...] = ()
+    negative_audio: tuple[str, ...] = ()
+    positive_spans: tuple[Span, ...] = ()
+    negative_spans: tuple[Span, ...] = ()
+
+    def has_query(self) -> bool:
+        return any(getattr(self, name) for name in (*_TEXTS, *_LISTS, *_SPANS))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SplitStem(QueryFields):
+    """One stem of a split: its name and the query that claims its part of the input."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        if not self.has_query():
+            raise UserError(f"split stem {self.name!r} has no query")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, **_query_json(self)}
+
 
 @dataclass(frozen=True)
-class Preset:
-    """What to isolate and how; `notes` says in words what the preset targets."""
+class Preset(QueryFields):
+    """What to isolate and how; `notes` says in words what the preset targets. A split
+    preset's stems each carry their own query (its top-level query, if any, is unused)."""
 
     name: str
     category: str = ""
     tags: tuple[str, ...] = ()
     notes: str = ""
-    positive_text: str = ""
-    negative_text: str = ""
-    positive_audio: tuple[str, ...] = ()
-    negative_audio: tuple[str, ...] = ()
     audio_weight: float = 0.5
     stems: tuple[str, ...] = STEMS
     atten_limit_db: float | None = None
     gains_db: Mapping[str, float] = field(default_factory=dict)
     pre_chain: tuple[EffectSpec, ...] = ()
     post_chain: tuple[EffectSpec, ...] = ()
+    split: tuple[SplitStem, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.split and self.stems == STEMS:  # the default: every stem of the split
+            object.__setattr__(self, "stems", (*self.split_names, REST))
         if not self.name.strip():
             raise UserError("a preset needs a name")
         if bad := _unprintable(self.name):
@@ -61,18 +99,19 @@ class Preset:
                 f"({', '.join(f'U+{ord(c):04X}' for c in bad)}): a name is one line of "
                 "printable text"
             )
-        if not (
-            self.positive_text or self.positive_audio or self.negative_text or self.negative_audio
-        ):
+        if not self.has_query() and not self.split:
             raise UserError(
                 f"preset {self.name!r} has no query: give a positive or negative text or audio"
             )
         if not 0 <= self.audio_weight <= 1:
             raise UserError(f"preset {self.name!r}: audio weight must be between 0 and 1")
-        if not self.stems or set(self.stems) - set(STEMS) or set(self.gains_db) - set(STEMS):
-            raise UserError(
-                f"preset {self.name!r}: stems and gains must name {' and/or '.join(STEMS)}"
-            )
+        try:
+            check_split_names(self.split_names)
+        except UserError as exc:
+            raise UserError(f"preset {self.name!r}: {exc}") from None
+        known = (*self.split_names, REST) if self.split else STEMS
+        if not self.stems or set(self.stems) - set(known) or set(self.gains_db) - set(known):
+            raise UserError(f"preset {self.name!r}: stems and gains must name {', '.join(known)}")
         if self.atten_limit_db is not None and self.atten_limit_db < 0:
             raise UserError(f"preset {self.name!r}: attenuation limit must be >= 0 dB")
 
@@ -86,24 +125,40 @@ class Preset:
         negative_audio: Sequence[str] = (),
         audio_weight: float | None = None,
         name: str = "",
+        positive_spans: Sequence[Span] = (),
+        negative_spans: Sequence[Span] = (),
     ) -> "Preset":
-        """`base` with each query side given here (a text and/or audio) replacing its own.
+        """`base` with each query side given here (a text, audio and/or spans) replacing its own.
 
         Without a base it is a new preset named `name`, else by the query's first words:
         the CLI's `--query` and a job's inline query name their output files that way.
         """
         changes: dict[str, Any] = {}
-        if positive_text or positive_audio:
-            changes.update(positive_text=positive_text, positive_audio=tuple(positive_audio))
-        if negative_text or negative_audio:
-            changes.update(negative_text=negative_text, negative_audio=tuple(negative_audio))
+        if positive_text or positive_audio or positive_spans:
+            changes.update(
+                positive_text=positive_text,
+                positive_audio=tuple(positive_audio),
+                positive_spans=tuple(positive_spans),
+            )
+        if negative_text or negative_audio or negative_spans:
+            changes.update(
+                negative_text=negative_text,
+                negative_audio=tuple(negative_audio),
+                negative_spans=tuple(negative_spans),
+            )
         if audio_weight is not None:
             changes["audio_weight"] = audio_weight
         if base is not None:
             return replace(base, **changes)
-        query = positive_text or negative_text or "audio query"
+        query = (
+            positive_text or negative_text or ("span query" if positive_spans else "audio query")
+        )
         words = "".join(" " if _unprintable(c) else c for c in query).split()[:4]
         return cls(name=name or " ".join(words) or "audio query", **changes)
+
+    @property
+    def split_names(self) -> tuple[str, ...]:
+        return tuple(stem.name for stem in self.split)
 
     @property
     def slug(self) -> str:
@@ -114,8 +169,10 @@ class Preset:
         data: dict[str, Any] = {"format": PRESET_FORMAT, "version": FORMAT_VERSION}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("pre_chain", "post_chain"):
-                value = [spec.to_json() for spec in value]
+            if f.name in ("pre_chain", "post_chain", "split"):
+                value = [item.to_json() for item in value]
+            elif f.name in _SPANS:
+                value = [list(span) for span in value]
             elif isinstance(value, tuple):
                 value = list(value)
             elif isinstance(value, Mapping):
@@ -133,15 +190,17 @@ class Preset:
         if not isinstance(data.get("name"), str):
             raise UserError("a preset needs a name")
         values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
-        for key in ("category", "notes", "positive_text", "negative_text"):
+        for key in ("category", "notes"):
             if not isinstance(values.get(key, ""), str):
                 raise UserError(f"preset {data['name']!r}: {key} must be a string")
         try:
-            for key in ("tags", "positive_audio", "negative_audio", "stems"):
-                if key in values:
-                    if not isinstance(values[key], list):
-                        raise ValueError(f"{key} must be a list")
-                    values[key] = tuple(str(v) for v in values[key])
+            values.update(_query_values(values))
+            if "tags" in values or "stems" in values:
+                values.update(_strings(values, ("tags", "stems")))
+            if "split" in values:
+                if not isinstance(values["split"], list):
+                    raise ValueError("split must be a list of stems")
+                values["split"] = tuple(_split_stem(item) for item in values["split"])
             for key in ("pre_chain", "post_chain"):
                 values[key] = parse_chain(values.get(key))
             values["gains_db"] = {
@@ -153,6 +212,53 @@ class Preset:
             return cls(**values)
         except (TypeError, ValueError, AttributeError, RecursionError) as exc:
             raise UserError(f"preset {data.get('name')!r} has a malformed value ({exc})") from None
+
+
+def _query_json(query: QueryFields) -> dict[str, Any]:
+    data: dict[str, Any] = {name: getattr(query, name) for name in _TEXTS}
+    data.update({name: list(getattr(query, name)) for name in _LISTS})
+    data.update({name: [list(span) for span in getattr(query, name)] for name in _SPANS})
+    return data
+
+
+def _strings(values: Mapping[str, Any], keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The lists among `keys` of a JSON object as tuples of strings (ValueError if not lists)."""
+    out = {}
+    for key in keys:
+        if key in values:
+            if not isinstance(values[key], list):
+                raise ValueError(f"{key} must be a list")
+            out[key] = tuple(str(v) for v in values[key])
+    return out
+
+
+def _query_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The query fields of a JSON object, checked and typed (ValueError naming the field)."""
+    out: dict[str, Any] = {}
+    for key in _TEXTS:
+        if not isinstance(values.get(key, ""), str):
+            raise ValueError(f"{key} must be a string")
+        if key in values:
+            out[key] = values[key]
+    out.update(_strings(values, _LISTS))
+    for key in _SPANS:
+        if key in values:
+            spans = values[key]
+            if not isinstance(spans, list) or not all(
+                isinstance(s, list) and len(s) == 2 for s in spans
+            ):
+                raise ValueError(f"{key} must be a list of [start, end] seconds")
+            out[key] = tuple((float(a), float(b)) for a, b in spans)
+    return out
+
+
+def _split_stem(data: Any) -> SplitStem:
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise ValueError("each split stem needs a name")
+    known = {"name", *_TEXTS, *_LISTS, *_SPANS}
+    if unknown := set(data) - known:
+        raise ValueError(f"unknown split stem field(s): {', '.join(sorted(unknown))}")
+    return SplitStem(name=data["name"], **_query_values(data))
 
 
 # Control characters (C0, DEL, C1: newlines, tabs, terminal escapes), line and paragraph

@@ -12,6 +12,12 @@ attenuation floor keeps a fraction f = 10^(-dB/20) of the input in the target:
 `target' = f*x + (1-f)*target`, `residual = x - target'` (exact for a mask model
 that keeps the mixture's phase).
 
+A split (`RenderSettings.split`) separates the windows under several queries in the same
+pass (`separate` returns one target per query) and writes one stem per query plus `rest`,
+the input minus every stem, so the stems sum to the input; by default their masks first
+share out each time-frequency bin (`host.partition`), `overlapping` keeps the independent
+targets (and writes no `rest`).
+
 Optional effect chains (`host.chains`) run at the source rate: the pre-chain on the
 source blocks before anything else (the stems then sum to the pre-processed input),
 the post-chain on each written stem separately, before its gain. Both keep the frame
@@ -30,15 +36,19 @@ from clapsep.errors import UserError
 from clapsep.files import TempLock, cannot_write, check_writable, write_problem
 from clapsep.host.audio_io import AtomicWavWriter, BitDepth, Section, SourceReader
 from clapsep.host.chains import EffectSpec, StreamingChain
+from clapsep.host.partition import partition
 from clapsep.host.resample import Resampler, resampled_length
 from clapsep.host.windowing import Cancel, Cancelled, OverlapAdd, Progress
 
-Stem = Literal["target", "residual"]
+Stem = str
+"""A stem's name: "target"/"residual" of a one-query render, a split's names and "rest"."""
 ChannelMode = Literal["independent", "mono", "mid-side"]
 SeparateFn = Callable[[np.ndarray], np.ndarray]
-"""Maps a float32 batch [B, window] at the model rate to the separated target [B, window]."""
+"""Maps a float32 batch [B, window] at the model rate to the separated target [B, window],
+or, for a split of K queries, to the K targets [K, B, window]."""
 
 STEMS: tuple[Stem, ...] = ("target", "residual")
+REST: Stem = "rest"
 CHANNEL_MODES: tuple[ChannelMode, ...] = ("independent", "mono", "mid-side")
 DEFAULT_TEMPLATE = "{name}{section}_{slug}_{stem}"
 
@@ -64,6 +74,9 @@ class RenderSettings:
     separates the channel mean once and gives every channel that target; "mid-side"
     separates (L+R)/2 and (L-R)/2 of a stereo file. `gains_db` scales written stems.
     `pre_chain` / `post_chain` are effects run before the model and on each stem.
+
+    `split` names the stems of a several-query render, in the order of `separate`'s targets;
+    `stems` then picks from those names and `rest` (or only the names when `overlapping`).
     """
 
     model_rate: int
@@ -81,15 +94,19 @@ class RenderSettings:
     block_frames: int = 1 << 16
     pre_chain: tuple[EffectSpec, ...] = ()
     post_chain: tuple[EffectSpec, ...] = ()
+    split: tuple[Stem, ...] = ()
+    overlapping: bool = False
 
     def __post_init__(self) -> None:
+        check_split_names(self.split)
+        known = self.stem_names
         if (
             not self.stems
-            or any(s not in STEMS for s in self.stems)
+            or any(s not in known for s in self.stems)
             or len(set(self.stems)) != len(self.stems)
         ):
             raise UserError(
-                f"stems must be one or both of {', '.join(STEMS)}, "
+                f"stems must be one or more of {', '.join(known)}, "
                 f"got {', '.join(self.stems) or 'none'}"
             )
         if self.channel_mode not in CHANNEL_MODES:
@@ -98,7 +115,7 @@ class RenderSettings:
             )
         if self.atten_limit_db is not None and not self.atten_limit_db >= 0:
             raise UserError(f"attenuation limit must be >= 0 dB, got {self.atten_limit_db}")
-        if unknown := set(self.gains_db) - set(STEMS):
+        if unknown := set(self.gains_db) - set(known):
             raise UserError(f"gains given for unknown stems: {', '.join(sorted(unknown))}")
         if self.window < 1 or not 0 <= self.overlap <= self.window // 2:
             raise UserError(
@@ -106,6 +123,34 @@ class RenderSettings:
             )
         if self.batch_size < 1 or self.block_frames < 1:
             raise UserError("batch size and block size must be at least 1")
+
+    @property
+    def stem_names(self) -> tuple[Stem, ...]:
+        """Every stem this render can write."""
+        if not self.split:
+            return STEMS
+        return self.split if self.overlapping else (*self.split, REST)
+
+    @property
+    def queries(self) -> int:
+        """How many targets `separate` returns per window."""
+        return len(self.split) or 1
+
+
+def check_split_names(names: tuple[str, ...]) -> None:
+    """A split's stem names: two or more, distinct, one printable word-ish name each, never
+    `rest` (the stem of what no query claimed)."""
+    if not names:
+        return
+    if len(names) < 2:
+        raise UserError("a split needs at least two stems (NAME=QUERY each); for one, use --query")
+    for name in names:
+        if not name or name != name.strip() or any(c in _UNSAFE or ord(c) < 32 for c in name):
+            raise UserError(f"split stem name {name!r} must be a plain name (no / \\ : * ? etc.)")
+    if REST in names:
+        raise UserError(f"{REST!r} is the stem of what no query claimed; name the split stems else")
+    if len({n.casefold() for n in names}) != len(names):
+        raise UserError(f"split stem names must differ: {', '.join(names)}")
 
 
 @dataclass(frozen=True)
@@ -240,10 +285,11 @@ def _stream(
     cancel: Cancel | None,
 ) -> None:
     model_frames = resampled_length(reader.frames, reader.sample_rate, settings.model_rate)
+    queries = settings.queries
     down = Resampler(reader.sample_rate, settings.model_rate, codec.folded, model_frames)
-    up = Resampler(settings.model_rate, reader.sample_rate, codec.folded, reader.frames)
+    up = Resampler(settings.model_rate, reader.sample_rate, codec.folded * queries, reader.frames)
     ola = OverlapAdd(
-        _checked(separate),
+        _checked(separate, partition if settings.split and not settings.overlapping else None),
         model_frames,
         codec.folded,
         settings.window,
@@ -251,6 +297,7 @@ def _stream(
         settings.batch_size,
         None if progress is None else (lambda fraction: progress(0.99 * fraction)),
         cancel,
+        outputs=queries,
     )
     pending = _FrameQueue(reader.channels)  # source frames waiting for their separated target
     floor = 0.0 if settings.atten_limit_db is None else 10 ** (-settings.atten_limit_db / 20)
@@ -270,11 +317,9 @@ def _stream(
             raise cannot_write(writers[stem].dest, exc) from None
 
     def emit(model_block: np.ndarray) -> None:
-        target = codec.unfold(model_block)
-        x = pending.pop(target.shape[1])
-        if floor:
-            target = floor * x + (1 - floor) * target
-        stems = {"target": target, "residual": x - target}
+        frames = model_block.shape[1]
+        targets = [codec.unfold(t) for t in model_block.reshape(queries, codec.folded, frames)]
+        stems = _stems(settings, targets, pending.pop(frames), floor)
         for stem in writers:
             write(stem, post[stem].push(stems[stem]))
 
@@ -294,14 +339,42 @@ def _stream(
     assert len(pending) == 0, "every source frame must have been matched with a target frame"
 
 
-def _checked(separate: SeparateFn) -> SeparateFn:
-    """Fail loudly if the separator returns non-finite samples instead of writing them."""
+def _stems(
+    settings: RenderSettings, targets: list[np.ndarray], x: np.ndarray, floor: float
+) -> dict[Stem, np.ndarray]:
+    """Every stem of a block from its targets (one per query) and the input samples `x`.
+
+    The attenuation floor f keeps f of the input in a target; in a partition each stem keeps
+    an equal share f * x / (K + 1) instead, so the stems still sum to the input.
+    """
+    if not settings.split:
+        target = floor * x + (1 - floor) * targets[0] if floor else targets[0]
+        return {"target": target, "residual": x - target}
+    if settings.overlapping:
+        return {
+            name: floor * x + (1 - floor) * t if floor else t
+            for name, t in zip(settings.split, targets, strict=True)
+        }
+    share = floor * x / (len(targets) + 1) if floor else 0.0
+    stems = {
+        name: (1 - floor) * t + share if floor else t
+        for name, t in zip(settings.split, targets, strict=True)
+    }
+    stems[REST] = x - sum(stems.values())
+    return stems
+
+
+def _checked(
+    separate: SeparateFn, combine: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+) -> SeparateFn:
+    """Fail loudly if the separator returns non-finite samples instead of writing them; then
+    `combine(batch, targets)` (the partition of a split's targets), if given."""
 
     def fn(batch: np.ndarray) -> np.ndarray:
         out = np.asarray(separate(batch), dtype=np.float32)
         if not np.isfinite(out).all():
             raise RuntimeError("the separator returned NaN or infinite samples")
-        return out
+        return out if combine is None else combine(batch, out)
 
     return fn
 

@@ -53,10 +53,19 @@ def default_max_bytes() -> int:
 
 def render_recipe(settings: RenderSettings, model_identity: str) -> dict[str, Any]:
     """Everything but the source that the samples of a stem depend on, as JSON-ready data: the
-    model identity (package digest and condition), the section, the settings that change
-    samples and the effect chains. Names, stems and speed settings are left out."""
+    model identity (package digest and conditions), the section, the settings that change
+    samples, a split's stem names and the effect chains. File names, the stems chosen and
+    speed settings are left out."""
     section = settings.section
+    # A split's stems depend on its names (which target is which) and on the partition;
+    # one-query recipes keep their keys of before splits existed.
+    split = (
+        {"split": list(settings.split), "overlapping": settings.overlapping}
+        if settings.split
+        else {}
+    )
     return {
+        **split,
         "cache": CACHE_VERSION,
         "model": model_identity,
         "section": None if section is None else [section.start, section.end, section.unit],

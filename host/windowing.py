@@ -1,8 +1,10 @@
 """Overlapping windows and overlap-add around any `fn(batch) -> batch`.
 
 This module knows nothing about models: the ONNX separator, a test identity or a
-fixed gain all plug in as `fn`, which maps a float32 batch [B, window] to [B, window].
-Signals are (channels, samples) float32 (a 1-D signal is one channel).
+fixed gain all plug in as `fn`, which maps a float32 batch [B, window] to [B, window], or
+to [K, B, window] for `outputs=K` results per window (one per query of a multi-stem
+render, all from one pass over the input). Signals are (channels, samples) float32 (a 1-D
+signal is one channel).
 
 Plan: windows of `window` samples advance by `hop = window - overlap`. The first
 starts at `-overlap`, so the signal's first sample lies where the first window's
@@ -72,8 +74,10 @@ class OverlapAdd:
 
     The total length is given up front so the last windows run as soon as the last
     block arrives; the outputs of all pushes concatenate to exactly `n_samples`. Each
-    channel's windows are separate rows of the batch. `cancel` is checked before every
-    call to `fn` and `progress` gets the fraction of windows done after every call.
+    channel's windows are separate rows of the batch. With `outputs` = K > 1, `fn` returns
+    [K, B, window] and each push returns (K * channels, n): output k's channels are rows
+    k*channels .. (k+1)*channels-1. `cancel` is checked before every call to `fn` and
+    `progress` gets the fraction of windows done after every call.
     """
 
     def __init__(
@@ -86,11 +90,12 @@ class OverlapAdd:
         batch_size: int = 4,
         progress: Progress | None = None,
         cancel: Cancel | None = None,
+        outputs: int = 1,
     ) -> None:
         _check(window, overlap)
-        if batch_size < 1 or channels < 1 or n_samples < 0:
-            raise ValueError("batch_size and channels must be >= 1 and n_samples >= 0")
-        self.fn, self.n, self.channels = fn, n_samples, channels
+        if batch_size < 1 or channels < 1 or n_samples < 0 or outputs < 1:
+            raise ValueError("batch_size, channels, outputs must be >= 1 and n_samples >= 0")
+        self.fn, self.n, self.channels, self.outputs = fn, n_samples, channels, outputs
         self.window, self.overlap, self.hop = window, overlap, window - overlap
         self.batch_size, self.progress, self.cancel = batch_size, progress, cancel
         self.weights = crossfade_weights(window, overlap)
@@ -101,7 +106,7 @@ class OverlapAdd:
         self.in_start = 0
         self.inbuf = np.zeros((channels, 0), dtype=np.float32)
         self.out_start = 0
-        self.acc = np.zeros((channels, 0), dtype=np.float64)
+        self.acc = np.zeros((outputs, channels, 0), dtype=np.float64)
         self.wsum = np.zeros(0, dtype=np.float64)
 
     def push(self, block: np.ndarray) -> np.ndarray:
@@ -121,7 +126,7 @@ class OverlapAdd:
     @property
     def buffered_samples(self) -> int:
         """Samples held in the input and output buffers (bounded, whatever the length)."""
-        return self.inbuf.shape[1] + self.acc.shape[1]
+        return self.inbuf.shape[1] + self.acc.shape[2]
 
     def _ready_windows(self) -> int:
         ready = 0
@@ -135,22 +140,23 @@ class OverlapAdd:
         first = self.next_window
         starts = [_start(i, self.window, self.overlap) for i in range(first, first + count)]
         rows = np.concatenate([self._cut(s) for s in starts], axis=0)  # [count*channels, window]
-        out = np.empty_like(rows)
+        out = np.empty((self.outputs, *rows.shape), dtype=np.float32)
         for lo in range(0, rows.shape[0], self.batch_size):
             if self.cancel is not None and self.cancel():
                 raise Cancelled("render cancelled")
             batch = rows[lo : lo + self.batch_size]
             result = np.asarray(self.fn(batch))
-            if result.shape != batch.shape:
+            expected = (self.outputs, *batch.shape) if self.outputs > 1 else batch.shape
+            if result.shape != expected:
                 raise ValueError(
                     f"fn returned shape {result.shape} for a batch of shape {batch.shape}"
                 )
-            out[lo : lo + batch.shape[0]] = result
+            out[:, lo : lo + batch.shape[0]] = result
             if self.progress is not None:
                 done = first + (lo + batch.shape[0]) / rows.shape[0] * count
                 self.progress(done / self.total_windows)
         for k, s in enumerate(starts):
-            self._add(s, out[k * self.channels : (k + 1) * self.channels])
+            self._add(s, out[:, k * self.channels : (k + 1) * self.channels])
         self.next_window += count
         keep_from = self._next_start()
         if keep_from > self.in_start:
@@ -169,16 +175,17 @@ class OverlapAdd:
         return rows
 
     def _add(self, start: int, frames: np.ndarray) -> None:
+        """Add one window's (outputs, channels, window) results, weighted."""
         lo, hi = max(start, self.out_start), min(start + self.window, self.n)
         if hi <= lo:
             return
-        grow = hi - self.out_start - self.acc.shape[1]
+        grow = hi - self.out_start - self.acc.shape[2]
         if grow > 0:
-            self.acc = np.pad(self.acc, ((0, 0), (0, grow)))
+            self.acc = np.pad(self.acc, ((0, 0), (0, 0), (0, grow)))
             self.wsum = np.pad(self.wsum, (0, grow))
         w = self.weights[lo - start : hi - start]
-        self.acc[:, lo - self.out_start : hi - self.out_start] += (
-            frames[:, lo - start : hi - start] * w
+        self.acc[:, :, lo - self.out_start : hi - self.out_start] += (
+            frames[:, :, lo - start : hi - start] * w
         )
         self.wsum[lo - self.out_start : hi - self.out_start] += w
 
@@ -189,15 +196,15 @@ class OverlapAdd:
         return max(_start(self.next_window, self.window, self.overlap), 0)
 
     def _emit(self) -> np.ndarray:
-        final = min(self._next_start(), self.out_start + self.acc.shape[1]) - self.out_start
+        final = min(self._next_start(), self.out_start + self.acc.shape[2]) - self.out_start
         if final <= 0:
-            return np.zeros((self.channels, 0), dtype=np.float32)
+            return np.zeros((self.outputs * self.channels, 0), dtype=np.float32)
         wsum = self.wsum[:final]
         assert np.all(wsum > 0), "overlap-add left a sample with no window weight"
-        out = (self.acc[:, :final] / wsum).astype(np.float32)
-        self.acc, self.wsum = self.acc[:, final:], self.wsum[final:]
+        out = (self.acc[:, :, :final] / wsum).astype(np.float32)
+        self.acc, self.wsum = self.acc[:, :, final:], self.wsum[final:]
         self.out_start += final
-        return out
+        return out.reshape(self.outputs * self.channels, final)
 
 
 def _check(window: int, overlap: int) -> None:

@@ -1,11 +1,15 @@
-"""A client for Audacity's mod-script-pipe: send a scripting command, read its reply.
+r"""A client for Audacity's mod-script-pipe: send a scripting command, read its reply.
 
 Audacity (with Edit > Preferences > Modules > mod-script-pipe "Enabled", then a restart)
 opens two named pipes per user: it reads commands from `audacity_script_pipe.to.<uid>`
 and answers on `audacity_script_pipe.from.<uid>`, each reply ending with a
 `BatchCommand finished: OK|Failed` line and an empty line. Commands sent while Audacity
 is still starting can be dropped, so `connect` probes until one is answered. Every wait
-has a deadline: a closed or frozen Audacity gives a `UserError`, never a hang.
+has a deadline: a closed, busy or frozen Audacity gives a `UserError`, never a hang. While
+Audacity shows a modal dialog it answers nothing, so the error says to close it.
+
+Linux and macOS only: Windows Audacity serves `\\.\pipe\ToSrvPipe` / `FromSrvPipe`,
+which this client does not open (`pipe_paths` says so).
 """
 
 import json
@@ -20,6 +24,7 @@ from clapsep.errors import UserError
 
 FINISHED = "BatchCommand finished: "
 PROBE = "Help: Command=Help Format=Brief"
+BUSY_HINT = "close the open dialog in Audacity (or let it finish what it is doing), then run again"
 
 
 def pipe_paths() -> tuple[Path, Path]:
@@ -48,7 +53,8 @@ class AudacityPipe:
         self._buffer = b""
 
     def connect(self, wait: float = 30.0, probe_timeout: float = 5.0) -> "AudacityPipe":
-        """Open both pipes and wait until Audacity answers a probe (within `wait` seconds)."""
+        """Open both pipes and wait until Audacity answers a probe (within `wait` seconds;
+        each probe waits at most `probe_timeout`, and never past `wait`)."""
         to_path, from_path = pipe_paths()
         deadline = time.monotonic() + wait
         while self._to_fd < 0:
@@ -67,7 +73,8 @@ class AudacityPipe:
         self._from_fd = os.open(from_path, os.O_RDONLY | os.O_NONBLOCK)
         while True:
             try:
-                self.command(PROBE, timeout=probe_timeout)
+                left = max(deadline - time.monotonic(), 0.5)
+                self.command(PROBE, timeout=min(probe_timeout, left))
                 return self
             except UserError:
                 if time.monotonic() > deadline:
@@ -113,7 +120,10 @@ class AudacityPipe:
                 return decoded[:at].strip("\n"), decoded[at + len(FINISHED) : end].strip()
             left = deadline - time.monotonic()
             if left <= 0:
-                raise UserError(f"Audacity did not answer {text!r} within {timeout:g} s")
+                raise UserError(
+                    f"Audacity did not answer {text.split(':')[0]!r} within {timeout:g} s: "
+                    + BUSY_HINT
+                )
             if select.select([self._from_fd], [], [], min(left, 0.2))[0]:
                 chunk = os.read(self._from_fd, 1 << 16)
                 if chunk:

@@ -1,16 +1,20 @@
-"""A render job: clips cut from source files, one query, stems placed back on a timeline.
+"""A render job: clips cut from source files, one query or split, stems placed back on a
+timeline.
 
 Every front end speaks this one format: the HTTP service, the file mode for DAW scripts
 that cannot do HTTP (`clapsep job`), the Audacity bridge and the OTIO renderer. A clip
 names its source file, the part of it to render (`source_in`/`source_out`, seconds in the
 file), where it sits on the timeline (`position`) and an `id` the DAW wants echoed back;
 each result stem keeps that position, so the DAW only has to import a file at a time.
+A `split` renders several named stems plus `rest` that sum to each clip; a clip's
+`query_spans`/`negative_spans` (seconds in its source) are example shots taken from it.
 
 Times are seconds; results also give exact frame counts. Each clip renders into its own
 folder under the job's output folder, so clips of one source never collide.
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -25,9 +29,9 @@ from pydantic import (
 
 from clapsep.errors import UserError
 from clapsep.host.audio_io import Section
-from clapsep.host.engine import Engine, RenderInput
-from clapsep.host.presets import Preset, PresetLibrary
-from clapsep.host.render import ChannelMode, Stem
+from clapsep.host.engine import Engine, RenderInput, RenderRequest
+from clapsep.host.presets import Preset, PresetLibrary, SplitStem
+from clapsep.host.render import REST, ChannelMode
 from clapsep.host.windowing import Cancel, Progress
 
 JOB_FORMAT = "clapsep-job"
@@ -70,6 +74,19 @@ class InlineQuery(_Strict):
     )
 
 
+class SplitStemSpec(_Strict):
+    """One stem of a split: its name and the query that claims its part."""
+
+    name: Text = Field(..., min_length=1, max_length=80)
+    positive: Text = Field("", max_length=500)
+    negative: Text = Field("", max_length=500)
+    positive_audio: list[Text] = Field(default_factory=list, max_length=8)
+    negative_audio: list[Text] = Field(default_factory=list, max_length=8)
+
+
+Span = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
 class JobClip(_Strict):
     """One region of the DAW's timeline."""
 
@@ -88,11 +105,24 @@ class JobClip(_Strict):
     track: Text = Field(
         "", max_length=200, description="name of the DAW track, used to name new tracks"
     )
+    query_spans: list[Span] = Field(
+        default_factory=list,
+        max_length=8,
+        description="[start, end] seconds of the source where the target sounds alone",
+    )
+    negative_spans: list[Span] = Field(
+        default_factory=list,
+        max_length=8,
+        description="[start, end] seconds of the source holding what to remove",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> "JobClip":
         if self.source_out is not None and self.source_out <= self.source_in:
             raise ValueError("source_out must be after source_in")
+        for start, end in (*self.query_spans, *self.negative_spans):
+            if not 0 <= start < end:
+                raise ValueError("a span needs 0 <= start < end seconds")
         return self
 
 
@@ -104,20 +134,30 @@ class JobSpec(_Strict):
     clips: list[JobClip] = Field(..., min_length=1, max_length=MAX_CLIPS)
     preset: Text | None = Field(None, max_length=200, description="preset library name")
     query: InlineQuery | None = None
-    stems: list[Stem] | None = Field(None, min_length=1, max_length=2)
+    split: list[SplitStemSpec] | None = Field(
+        None, min_length=2, max_length=8, description="named stems, each with its own query"
+    )
+    overlapping: bool = Field(False, description="split stems as independent targets, no rest")
+    stems: list[Text] | None = Field(None, min_length=1, max_length=9)
     atten_limit_db: float | None = Field(None, ge=0, le=120)
     channel_mode: ChannelMode = "independent"
     bit_depth: Literal[24, 32] = 32
 
     @model_validator(mode="after")
     def _has_query(self) -> "JobSpec":
-        if self.preset is None and self.query is None:
-            raise ValueError("give a preset name or a query")
+        if self.preset is None and self.query is None and self.split is None:
+            raise ValueError("give a preset name, a query or a split")
+        if self.split is not None and self.query is not None:
+            raise ValueError("a split gives each stem its own query: drop query")
+        if self.split is not None and any(c.query_spans or c.negative_spans for c in self.clips):
+            raise ValueError("clip spans add to a one-query render, not to a split")
         return self
 
     def audio_paths(self) -> list[str]:
         """Every file the job reads: clip sources and query examples."""
         extra = (self.query.positive_audio + self.query.negative_audio) if self.query else []
+        for stem in self.split or []:
+            extra += stem.positive_audio + stem.negative_audio
         return [c.source for c in self.clips] + extra
 
 
@@ -150,13 +190,36 @@ def parse_job(data: Any) -> JobSpec:
 
 
 def job_preset(spec: JobSpec, library: PresetLibrary | None = None) -> Preset:
-    """The preset the job names, with its inline query laid over it."""
+    """The preset the job names, with its inline query or split laid over it."""
     base = (library or PresetLibrary()).get(spec.preset) if spec.preset else None
+    if spec.split is not None:
+        split = tuple(
+            SplitStem(
+                name=s.name,
+                positive_text=s.positive,
+                negative_text=s.negative,
+                positive_audio=tuple(s.positive_audio),
+                negative_audio=tuple(s.negative_audio),
+            )
+            for s in spec.split
+        )
+        if base is None:
+            return Preset(name="split", split=split)
+        return replace(base, split=split, stems=(*(s.name for s in split), REST))
     if (q := spec.query) is None:
-        assert base is not None  # a job names a preset or gives a query
+        assert base is not None  # a job names a preset, a query or a split
         return base
     return Preset.with_query(
         base, q.positive, q.positive_audio, q.negative, q.negative_audio, q.audio_weight, q.name
+    )
+
+
+def _with_spans(preset: Preset, clip: JobClip) -> Preset:
+    """The preset with the clip's spans added to its sides as shots of the clip's source."""
+    return replace(
+        preset,
+        positive_spans=(*preset.positive_spans, *(tuple(s) for s in clip.query_spans)),
+        negative_spans=(*preset.negative_spans, *(tuple(s) for s in clip.negative_spans)),
     )
 
 
@@ -185,13 +248,19 @@ def run_job(
     Raises `Cancelled` when `cancel()` turns true and `UserError` when the query or the
     job's options are unusable (no clip could render).
     """
-    request = engine.prepare(
-        job_preset(spec, library),
-        stems=tuple(spec.stems) if spec.stems else None,
-        atten_limit_db=spec.atten_limit_db,
-        channel_mode=spec.channel_mode,
-        bit_depth=spec.bit_depth,
-    )
+    preset = job_preset(spec, library)
+
+    def prepare(clip: JobClip | None) -> RenderRequest:
+        return engine.prepare(
+            preset if clip is None else _with_spans(preset, clip),
+            span_source=None if clip is None else Path(clip.source),
+            stems=tuple(spec.stems) if spec.stems else None,
+            atten_limit_db=spec.atten_limit_db,
+            channel_mode=spec.channel_mode,
+            bit_depth=spec.bit_depth,
+            overlapping=spec.overlapping or None,
+        )
+
     inputs = [
         RenderInput(
             Path(clip.source),
@@ -206,7 +275,16 @@ def run_job(
         if progress is None
         else (lambda index, fraction: progress((index + fraction) / len(inputs)))
     )
-    outcomes = engine.render_many(request, inputs, step, cancel, keep_going=(UserError,))
+    if not any(c.query_spans or c.negative_spans for c in spec.clips):
+        outcomes = engine.render_many(prepare(None), inputs, step, cancel, keep_going=(UserError,))
+    else:  # a span is a moment of its clip's source: each clip gets its own condition
+        outcomes = []
+        for index, (clip, item) in enumerate(zip(spec.clips, inputs, strict=True)):
+            clip_step = None if step is None else (lambda _, f, i=index: step(i, f))
+            (outcome,) = engine.render_many(
+                prepare(clip), [item], clip_step, cancel, keep_going=(UserError,)
+            )
+            outcomes.append(replace(outcome, index=index))
     results = [
         JobClipResult(
             id=clip.id,

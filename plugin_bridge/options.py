@@ -7,6 +7,7 @@ or a query given here means exactly what it means in a job sent by a DAW script.
 import argparse
 from typing import Any
 
+from clapsep.errors import UserError
 from clapsep.host.cli.options import add_engine_options
 from clapsep.host.render import CHANNEL_MODES, STEMS
 
@@ -21,7 +22,21 @@ def add_query_arguments(p: argparse.ArgumentParser) -> None:
         "--query", metavar="TEXT", help="what to isolate, in words (replaces the preset's)"
     )
     q.add_argument("--negative", metavar="TEXT", help="what to push into the residual, in words")
-    q.add_argument("--stems", metavar="LIST", help=f"comma-separated subset of {','.join(STEMS)}")
+    q.add_argument(
+        "--split",
+        metavar="NAME=TEXT",
+        action="append",
+        default=[],
+        help="one stem of a split (repeat for each): every NAME plus rest, summing to the clip",
+    )
+    q.add_argument(
+        "--overlapping", action="store_true", help="a split's stems as independent targets"
+    )
+    q.add_argument(
+        "--stems",
+        metavar="LIST",
+        help=f"comma-separated subset of {','.join(STEMS)} (of a split: its names and rest)",
+    )
     q.add_argument(
         "--atten-limit", type=float, metavar="DB", help="keep the input at -DB dB in the target"
     )
@@ -34,9 +49,21 @@ def job_fields(args: argparse.Namespace) -> dict[str, Any]:
     query = None
     if args.query or args.negative:
         query = {"positive": args.query or "", "negative": args.negative or ""}
+    split = None
+    if args.split:
+        split = []
+        for item in args.split:
+            name, equals, text = (part.strip() for part in item.partition("="))
+            if not equals or not name or not text:
+                raise UserError(
+                    f"--split takes NAME=TEXT (e.g. dialogue=a person speaking), got {item!r}"
+                )
+            split.append({"name": name, "positive": text})
     return {
         "preset": args.preset,
         "query": query,
+        "split": split,
+        "overlapping": args.overlapping,
         "atten_limit_db": args.atten_limit,
         "stems": [s.strip() for s in args.stems.split(",")] if args.stems else None,
         "channel_mode": args.channel_mode,

@@ -71,6 +71,46 @@ def test_job_file_writes_a_result_manifest_with_positions(
     capsys.readouterr()
 
 
+def test_a_split_job_places_every_stem_at_the_clip_and_they_sum_to_its_section(
+    home: Path, capsys: pytest.CaptureFixture
+) -> None:
+    source = home / "media" / "scene.wav"
+    x = write_noise(source, 3, 44100, 2)
+    spans_only = {"source": str(source), "source_in": 1.0, "position": 4.0, "track": "Dia"}
+    job = home / "split.json"
+    job.write_text(
+        json.dumps(
+            {
+                "split": [
+                    {"name": "dialogue", "positive": "a person speaking"},
+                    {"name": "music", "positive": "music playing"},
+                    {"name": "effects", "positive": "footsteps and doors"},
+                ],
+                "clips": [spans_only],
+            }
+        )
+    )
+    assert main(["job", str(job), "--device", "cpu"]) == 0
+    (clip,) = json.loads((home / "split.result.json").read_text())["clips"]
+    assert [s["stem"] for s in clip["stems"]] == ["dialogue", "music", "effects", "rest"]
+    assert {s["position"] for s in clip["stems"]} == {4.0}
+    total = sum(read(s["path"]) for s in clip["stems"])
+    np.testing.assert_allclose(total, x[:, 44100:], atol=1e-5)
+    spans = home / "spans.json"
+    spans.write_text(
+        json.dumps(
+            {
+                "query": {"positive": "a dog barks"},
+                "clips": [{**spans_only, "query_spans": [[0.2, 0.9]], "negative_spans": [[2, 3]]}],
+            }
+        )
+    )
+    assert main(["job", str(spans), "--device", "cpu"]) == 0
+    (clip,) = json.loads((home / "spans.result.json").read_text())["clips"]
+    assert clip["error"] is None and [s["stem"] for s in clip["stems"]] == ["target", "residual"]
+    capsys.readouterr()
+
+
 def test_a_bad_job_file_still_gets_a_manifest_saying_why(
     home: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -71,6 +71,17 @@ ITEMS = [  # position, length, startoffs, playrate, chanmode; time selection or 
         {"position": 10.0, "length": 4.0, "startoffs": 0.0, "playrate": 0.5, "chanmode": 3},
         {"start": 0.0, "stop": 9.0},
     ),
+    (
+        {
+            "position": 10.0,
+            "length": 4.0,
+            "startoffs": 0.5,
+            "playrate": 1.5,
+            "chanmode": 0,
+            "section_offset": 2.0,
+        },
+        {"start": 12.0, "stop": 13.0},
+    ),
 ]
 
 
@@ -101,12 +112,13 @@ print(J.encode(out))""",
         clip, rate = result["clip"], item["playrate"]
         assert clip["position"] == pytest.approx(first)
         assert clip["source_in"] == pytest.approx(
-            item["startoffs"] + (first - item["position"]) * rate
+            item.get("section_offset", 0) + item["startoffs"] + (first - item["position"]) * rate
         )
         assert clip["source_out"] - clip["source_in"] == pytest.approx((last - first) * rate)
         assert clip["channel_mode"] == ("mono" if item["chanmode"] == 2 else "independent")
         whole = (first, last) == (item["position"], item["position"] + item["length"])
         assert result["place"] == {
+            "position": pytest.approx(first),
             "length": pytest.approx(last - first),
             "playrate": rate,
             "chanmode": item["chanmode"],
@@ -114,7 +126,9 @@ print(J.encode(out))""",
         }
 
 
-def test_ardour_regions_give_one_clip_per_channel_file(tmp_path: Path) -> None:
+def test_ardour_regions_give_one_clip_per_channel_file_numbered_by_channel(
+    tmp_path: Path,
+) -> None:
     region = {
         "id": "123",
         "sources": ["/s/L.wav", "/s/R.wav"],
@@ -123,11 +137,18 @@ def test_ardour_regions_give_one_clip_per_channel_file(tmp_path: Path) -> None:
         "start": 24000,
         "length": 48000,
     }
-    clips = lua(tmp_path, "print(J.encode(J.ardour_clips(input(), 48000)))", region)
+    clips, channels = lua(tmp_path, "print(J.encode({ J.ardour_clips(input(), 48000) }))", region)
     assert [(c["id"], c["source"], c["track"]) for c in clips] == [
-        ("123:1", "/s/L.wav", "Gtr 1"),
-        ("123:2", "/s/R.wav", "Gtr 2"),
+        ("123:1", "/s/L.wav", "Gtr"),
+        ("123:2", "/s/R.wav", "Gtr"),
     ]
+    assert channels == {"123:1": 1, "123:2": 2}
+    mono = lua(
+        tmp_path,
+        "print(J.encode({ J.ardour_clips(input(), 48000) }))",
+        {**region, "sources": ["/s/M.wav"]},
+    )
+    assert mono[1] == {} and mono[0][0]["track"] == "Gtr"
     assert {(c["position"], c["source_in"], c["source_out"]) for c in clips} == {(2.0, 0.5, 1.5)}
 
 
@@ -221,177 +242,367 @@ def test_background_command_passes_awkward_paths_intact(tmp_path: Path) -> None:
     assert args.read_text().splitlines() == ["job", str(job)]
 
 
-REAPER_STUB = """
+def test_background_command_marks_the_end_of_a_program_that_wrote_no_result(
+    tmp_path: Path,
+) -> None:
+    job = tmp_path / "job.json"
+    line = lua(
+        tmp_path,
+        "print(J.encode(J.background_command(input().exe, input().job, false)))",
+        {"exe": str(tmp_path / "no such clapsep"), "job": str(job)},
+    )
+    subprocess.run(["sh", "-c", line], check=True, timeout=10)
+    ended = tmp_path / "job.ended"
+    for _ in range(100):
+        if ended.exists() and ended.read_text():
+            break
+        subprocess.run(["sleep", "0.05"], check=True)
+    assert ended.read_text().strip() == "127"  # the shell's "command not found"
+    state = lua(tmp_path, "print(J.encode({ J.job_state(J.paths(input())) }))", str(job))
+    assert state == ["lost"]
+
+
+def test_stem_slots_give_each_source_track_one_track_per_stem_in_result_order(
+    tmp_path: Path,
+) -> None:
+    split = ["dialogue", "music", "effects", "rest"]
+    placements = [
+        {"id": item, "stem": stem} for item in ("a1", "b1", "a2") for stem in split
+    ]  # a1 and a2 sit on track A, b1 on track B
+    slots = lua(
+        tmp_path,
+        """local d = input()
+print(J.encode(J.stem_slots(d, function(p) return p.id:sub(1, 1) end)))""",
+        placements,
+    )
+    assert slots == [1, 2, 3, 4] * 3
+    names = lua(
+        tmp_path,
+        "print(J.encode({ J.stem_track_name('Vox', 'music'), J.stem_track_name('', 'rest') }))",
+    )
+    assert names == ["Vox - music", "Track - rest"]
+
+
+# The `reaper` and `gfx` APIs as REAPER documents them (reaper.fm/sdk/reascript), over a
+# project of tracks and items given as data; it records what the script does to them. The
+# window's mouse and close events arrive at the poll numbers the test gives; a press names
+# the label it lands on (where the script drew that text) or gives a point.
+REAPER_HARNESS = r"""
 local d = input()
-local items, handles = d.items, J.array()
+local state = { tracks = J.array(), undo = J.array(), ext = {}, deferred = {},
+                messages = J.array(), atexit = {}, drawn = {}, polls = 0, draws_after_close = 0 }
+for i, name in ipairs(d.tracks) do state.tracks[i] = { name = name, items = J.array() } end
+local handles = J.array()
 for i, it in ipairs(d.items) do handles[i] = { data = it, takes = J.array() } end
-local state = { tracks = { { name = 'Vox' } }, undo = J.array(), ext = {}, deferred = {}, \
-messages = J.array() }
-local function data(h) return h.data end
+local function track_index(t)
+  for i, x in ipairs(state.tracks) do if x == t then return i end end
+end
 reaper = {
   get_action_context = function() return true, d.script end,
   GetOS = function() return 'Linux' end,
   GetExtState = function(_, k) return state.ext[k] or '' end,
+  HasExtState = function(_, k) return state.ext[k] ~= nil end,
   SetExtState = function(_, k, v) state.ext[k] = v end,
-  GetUserInputs = function() return true, table.concat({ '', 'a person speaking', \
-'target,residual', d.exe, d.place },
-                                                        '\\t') end,
+  GetUserInputs = function(_, n, captions, defaults)
+    local names = J.array()
+    for c in (captions:gsub(',separator=.*$', '') .. ','):gmatch('(.-),') do
+      names[#names + 1] = c
+    end
+    assert(#names == n, #names .. ' captions for ' .. n .. ' inputs')
+    state.dialog = { captions = names, defaults = defaults }
+    return true, table.concat(d.answers, '\t')
+  end,
   GetSet_LoopTimeRange = function() return d.time_sel[1], d.time_sel[2] end,
-  CountSelectedMediaItems = function() return #items end,
+  CountSelectedMediaItems = function() return #handles end,
   GetSelectedMediaItem = function(_, i) return handles[i + 1] end,
   GetActiveTake = function(item) return { data = item.data } end,
   TakeIsMIDI = function() return false end,
-  GetMediaItemTake_Source = function(take) return { path = take.data.source } end,
-  GetMediaSourceParent = function() return nil end,
-  GetMediaSourceFileName = function(src) return src.path end,
-  GetMediaItem_Track = function() return state.tracks[1] end,
-  GetSetMediaTrackInfo_String = function(t, _, v, set) if set then t.name = v end \
-return true, t.name end,
+  GetMediaItemTake_Source = function(take)
+    local file = { path = take.data.source }
+    if not take.data.section then return file end
+    return { section = take.data.section, parent = file }
+  end,
+  GetMediaSourceParent = function(src) return src.parent end,
+  PCM_Source_GetSectionInfo = function(src)
+    local s = src.section
+    if not s then return false, 0, 0, false end
+    return true, s.offs, s.len, s.rev
+  end,
+  GetMediaSourceFileName = function(src) return src.path or '' end,
+  GetMediaItem_Track = function(item) return state.tracks[item.data.track or 1] end,
+  GetSetMediaTrackInfo_String = function(t, _, v, set) if set then t.name = v end
+    return true, t.name end,
   GetSetMediaItemInfo_String = function(item) return true, item.data.guid end,
-  GetMediaItemInfo_Value = function(item, k) return ({ D_POSITION = item.data.position, \
-D_LENGTH = item.data.length })[k] end,
+  GetSetMediaItemTakeInfo_String = function(tk, _, v, set) if set then tk.name = v end
+    return true, tk.name or (tk.data and tk.data.guid) or '' end,
+  GetMediaItemInfo_Value = function(item, k)
+    return ({ D_POSITION = item.data.position, D_LENGTH = item.data.length })[k]
+  end,
   GetMediaItemTakeInfo_Value = function(take, k)
     local v = take.data
-    return ({ D_STARTOFFS = v.startoffs, D_PLAYRATE = v.playrate, I_CHANMODE = v.chanmode, \
-B_PPITCH = 1 })[k]
+    return ({ D_STARTOFFS = v.startoffs, D_PLAYRATE = v.playrate, I_CHANMODE = v.chanmode,
+              B_PPITCH = 1 })[k]
   end,
-  GetMediaTrackInfo_Value = function(t) for i, x in ipairs(state.tracks) do \
-if x == t then return i end end end,
-  InsertTrackAtIndex = function(i) table.insert(state.tracks, i + 1, { name = '' }) end,
+  GetMediaTrackInfo_Value = function(t, k) assert(k == 'IP_TRACKNUMBER'); return track_index(t) end,
+  InsertTrackAtIndex = function(i) -- "clamped to 0..GetNumTracks()"
+    i = math.max(0, math.min(i, #state.tracks))
+    table.insert(state.tracks, i + 1, { name = '', items = J.array() })
+  end,
   GetTrack = function(_, i) return state.tracks[i + 1] end,
   AddMediaItemToTrack = function(t) local it = { values = {}, takes = J.array() }
-    t.items = t.items or J.array(); t.items[#t.items + 1] = it; return it end,
+    t.items[#t.items + 1] = it; return it end,
   SetMediaItemInfo_Value = function(it, k, v) it.values[k] = v end,
-  AddTakeToMediaItem = function(it) local tk = { values = {} }; it.takes[#it.takes + 1] = tk; \
-return tk end,
+  AddTakeToMediaItem = function(it) local tk = { values = {} }; it.takes[#it.takes + 1] = tk
+    return tk end,
   PCM_Source_CreateFromFile = function(p) return { path = p } end,
   SetMediaItemTake_Source = function(tk, src) tk.source = src.path end,
   SetMediaItemTakeInfo_Value = function(tk, k, v) tk.values[k] = v end,
-  GetSetMediaItemTakeInfo_String = function(tk, _, v) tk.name = v end,
   Undo_BeginBlock2 = function() state.undo[#state.undo + 1] = 'begin' end,
   Undo_EndBlock2 = function(_, what) state.undo[#state.undo + 1] = 'end: ' .. what end,
   PreventUIRefresh = function() end, UpdateArrange = function() end,
   ShowMessageBox = function(m) state.messages[#state.messages + 1] = m end,
-  GetProjectPath = function() return d.project end,
+  EnumProjects = function(i) assert(i == -1); return {}, d.project_file end,
+  GetProjectPath = function() return d.record_path end,
   RecursiveCreateDirectory = function(p) os.execute('mkdir -p ' .. J.quote(p)) end,
   defer = function(fn) state.deferred[#state.deferred + 1] = fn end,
+  atexit = function(fn) state.atexit[#state.atexit + 1] = fn end,
 }
-gfx = { w = 320, h = 60, mouse_cap = d.click and 1 or 0, mouse_y = 40, init = function() end,
-        quit = function() end, set = function() end, rect = function() end, \
-drawstr = function() end,
-        update = function() end, getchar = function() return 0 end }
+gfx = { w = 0, h = 0, x = 0, y = 0, mouse_x = 0, mouse_y = 0, mouse_cap = 0,
+        init = function(_, w, h) gfx.w, gfx.h = w, h end, quit = function() end,
+        set = function() end, rect = function() end,
+        measurestr = function(s) return 8 * #s, 12 end,
+        drawstr = function(s)
+          if state.closed then state.draws_after_close = state.draws_after_close + 1 end
+          local w, h = gfx.measurestr(s)
+          state.drawn[s] = { x = gfx.x, y = gfx.y, w = w, h = h }
+          gfx.x = gfx.x + w
+        end,
+        update = function() end,
+        getchar = function() return state.closed and -1 or 0 end }
+local function happen(e)
+  if e.press or e.move then
+    local at = state.drawn[e.press or e.move]
+    local x, y = table.unpack(at and { at.x + at.w / 2, at.y + at.h / 2 } or e.at)
+    gfx.mouse_x, gfx.mouse_y = x, y
+    if e.press then gfx.mouse_cap = 1 end
+  elseif e.release then gfx.mouse_cap = 0
+  elseif e.close then state.closed = true
+  elseif e.terminate then state.terminated = true end
+end
 dofile(d.script)
-local deadline, polls = os.time() + 90, 0
+local deadline = os.time() + 90
 while #state.deferred > 0 do
+  state.polls = state.polls + 1
+  for _, e in ipairs(d.events) do if e.poll == state.polls then happen(e) end end
+  if state.terminated then break end
   table.remove(state.deferred, 1)()
-  polls = polls + 1
   os.execute('sleep 0.05')
   assert(os.time() < deadline, 'the script never finished polling')
 end
-print(J.encode({ tracks = state.tracks, undo = state.undo, messages = state.messages, polls = polls,
-                 source_takes = (function() local n = J.array(); \
-for i, h in ipairs(handles) do n[i] = #h.takes end
-                                  return n end)() }))
+for _, fn in ipairs(state.atexit) do fn() end -- REAPER runs them when a script ends or is stopped
+print(J.encode({ tracks = state.tracks, undo = state.undo, messages = state.messages,
+                 polls = state.polls, dialog = state.dialog or J.null,
+                 draws_after_close = state.draws_after_close,
+                 source_takes = (function() local n = J.array()
+                   for i, h in ipairs(handles) do n[i] = #h.takes end
+                   return n end)() }))
 """
+
+ITEM_A = {
+    "guid": "{A}",
+    "position": 10.0,
+    "length": 2.0,
+    "startoffs": 0.5,
+    "playrate": 1.0,
+    "chanmode": 0,
+}
+ITEM_B = {
+    "guid": "{B}",
+    "position": 20.0,
+    "length": 2.0,
+    "startoffs": 0.25,
+    "playrate": 0.5,
+    "chanmode": 2,
+}
 
 
 def _reaper_run(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    package: Path,
+    home: Path,
     seconds: float,
-    click: bool,
-    place: str = "tracks",
-    time_sel: tuple = (0, 0),
-) -> tuple[dict, list[dict]]:
+    items: list[dict] | None = None,
+    events: list[dict] | None = None,
+    answers: dict[str, str] | None = None,
+    tracks: tuple[str, ...] = ("Vox",),
+    time_sel: tuple[float, float] = (0, 0),
+    project_file: str | None = None,
+    exe: Path | None = None,
+) -> dict:
+    """Run clapsep_reaper.lua against the harness with a real `clapsep job` behind it."""
     import sys
 
-    home = make_home(tmp_path, monkeypatch, package)
     source = home / "media" / "vox.wav"
-    write_noise(source, seconds, 48000)
-    exe = home / "clapsep"
-    exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m clapsep.host "$@"\n')
-    exe.chmod(0o755)
-    items = [
+    if not source.exists():
+        write_noise(source, seconds, 48000)
+    if exe is None:
+        exe = home / "clapsep"
+        exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m clapsep.host "$@"\n')
+        exe.chmod(0o755)
+    given = {
+        "preset": "",
+        "query": "a person speaking",
+        "negative": "",
+        "stems": "target,residual",
+        "exe": str(exe),
+        "place": "tracks",
+    } | (answers or {})
+    order = ("preset", "query", "negative", "stems", "exe", "place")
+    return lua(
+        home,
+        REAPER_HARNESS,
         {
-            "guid": "{A}",
-            "source": str(source),
-            "position": 10.0,
-            "length": 2.0,
-            "startoffs": 0.5,
-            "playrate": 1.0,
-            "chanmode": 0,
-        },
-        {
-            "guid": "{B}",
-            "source": str(source),
-            "position": 20.0,
-            "length": 2.0,
-            "startoffs": 0.25,
-            "playrate": 0.5,
-            "chanmode": 2,
-        },
-    ]
-    state = lua(
-        tmp_path,
-        REAPER_STUB,
-        {
-            "items": items,
+            "items": [{"source": str(source), **it} for it in (items or [ITEM_A, ITEM_B])],
+            "tracks": list(tracks),
             "time_sel": list(time_sel),
-            "exe": str(exe),
-            "click": click,
-            "place": place,
-            "project": str(home / "project"),
+            "events": events or [],
+            "answers": [given[k] for k in order],
+            "project_file": project_file
+            if project_file is not None
+            else str(home / "songs" / "song.RPP"),
+            "record_path": str(home / "songs" / "Audio"),
             "script": str(LUA_DIR / "clapsep_reaper.lua"),
         },
     )
-    return state, items
 
 
-def test_reaper_script_places_stems_on_new_tracks_in_one_undo_step(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path
-) -> None:
-    state, items = _reaper_run(tmp_path, monkeypatch, package, 3, click=False)
+def _jobs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("job-*.json") if not p.name.endswith(".result.json"))
+
+
+def _placed(track: dict) -> list[tuple[float, float, float, int]]:
+    return [
+        (
+            i["values"]["D_POSITION"],
+            i["values"]["D_LENGTH"],
+            i["takes"][0]["values"]["D_PLAYRATE"],
+            i["takes"][0]["values"]["I_CHANMODE"],
+        )
+        for i in track["items"]
+    ]
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path) -> Path:
+    return make_home(tmp_path, monkeypatch, package)
+
+
+def test_reaper_script_places_stems_on_new_tracks_in_one_undo_step(home: Path) -> None:
+    state = _reaper_run(home, 3, answers={"negative": "music"})
     assert state["messages"] == [] and state["undo"] == ["begin", "end: CLAPSep: add stems"]
     assert [t["name"] for t in state["tracks"]] == ["Vox", "Vox - target", "Vox - residual"]
+    assert len(state["dialog"]["captions"]) == 6
+    (job,) = _jobs(home / "songs" / "clapsep")  # beside the project file
+    assert json.loads(job.read_text())["query"] == {
+        "positive": "a person speaking",
+        "negative": "music",
+    }
     for track in state["tracks"][1:]:
-        placed = [
-            (
-                i["values"]["D_POSITION"],
-                i["values"]["D_LENGTH"],
-                i["takes"][0]["values"]["D_PLAYRATE"],
-                i["takes"][0]["values"]["I_CHANMODE"],
-            )
-            for i in track["items"]
+        assert _placed(track) == [
+            (it["position"], it["length"], it["playrate"], it["chanmode"])
+            for it in (ITEM_A, ITEM_B)
         ]
-        assert placed == [
-            (it["position"], it["length"], it["playrate"], it["chanmode"]) for it in items
-        ]
-        for item, source_item in zip(track["items"], items, strict=True):
+        for item, source_item in zip(track["items"], (ITEM_A, ITEM_B), strict=True):
+            # the take's start offset and playrate pick the source section: 2 s of item
+            # at playrate 0.5 are 1 s of source from D_STARTOFFS on
+            first = round(source_item["startoffs"] * 48000)
             frames = round(source_item["length"] * source_item["playrate"] * 48000)
             take = item["takes"][0]
             assert Path(take["source"]).is_file() and take["values"]["D_STARTOFFS"] == 0
-            assert (
-                f"_{round(source_item['startoffs'] * 48000)}-"
-                f"{round(source_item['startoffs'] * 48000) + frames}_" in Path(take["source"]).name
-            )
+            assert f"_{first}-{first + frames}_" in Path(take["source"]).name
+            assert Path(take["source"]).is_relative_to(home / "songs" / "clapsep")
 
 
-def test_reaper_cancel_button_stops_the_render_and_adds_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path
-) -> None:
-    state, _ = _reaper_run(tmp_path, monkeypatch, package, 30, click=True)
+def test_reaper_unsaved_project_renders_into_the_recording_folder(home: Path) -> None:
+    state = _reaper_run(home, 3, items=[ITEM_A], project_file="")
+    assert state["messages"] == [] and len(state["tracks"]) == 3
+    assert len(_jobs(home / "songs" / "Audio" / "clapsep")) == 1
+
+
+def test_reaper_section_sources_render_from_the_section_start(home: Path) -> None:
+    section = {**ITEM_A, "section": {"offs": 0.75, "len": 2.5, "rev": False}}
+    state = _reaper_run(home, 4, items=[section], answers={"stems": "target"})
+    assert state["messages"] == []
+    (take,) = state["tracks"][1]["items"][0]["takes"]
+    first = round((0.75 + ITEM_A["startoffs"]) * 48000)  # D_STARTOFFS counts from the section
+    assert f"_{first}-{first + 2 * 48000}_" in Path(take["source"]).name
+
+
+def test_reaper_reversed_items_are_refused_with_a_message(home: Path) -> None:
+    reversed_item = {**ITEM_A, "section": {"offs": 0.0, "len": 3.0, "rev": True}}
+    state = _reaper_run(home, 3, items=[reversed_item])
+    assert len(state["messages"]) == 1 and "reversed" in state["messages"][0]
+    assert len(state["tracks"]) == 1 and not (home / "songs" / "clapsep").exists()
+
+
+def test_reaper_stems_go_below_their_own_source_track_one_track_per_stem(home: Path) -> None:
+    on_gtr = {**ITEM_B, "track": 2}
+    state = _reaper_run(home, 3, items=[ITEM_A, on_gtr], tracks=("Vox", "Gtr"))
+    assert [t["name"] for t in state["tracks"]] == [
+        "Vox",
+        "Vox - target",
+        "Vox - residual",
+        "Gtr",
+        "Gtr - target",
+        "Gtr - residual",
+    ]
+    assert [len(t["items"]) for t in state["tracks"]] == [0, 1, 1, 0, 1, 1]
+    one = _reaper_run(home, 3, items=[ITEM_A], answers={"stems": "residual"})
+    assert [t["name"] for t in one["tracks"]] == ["Vox", "Vox - residual"]
+
+
+def test_reaper_cancel_button_stops_the_render_and_adds_nothing(home: Path) -> None:
+    events = [{"poll": 2, "press": "Cancel"}, {"poll": 3, "release": True}]
+    state = _reaper_run(home, 30, events=events)
     assert [t["name"] for t in state["tracks"]] == ["Vox"] and state["undo"] == []
-    results = list((tmp_path / "project" / "clapsep").glob("*.result.json"))
+    results = list((home / "songs" / "clapsep").glob("*.result.json"))
     assert len(results) == 1 and json.loads(results[0].read_text())["status"] == "cancelled"
 
 
-def test_reaper_script_adds_takes_to_whole_items_and_tracks_for_cut_ones(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path
-) -> None:
-    state, _ = _reaper_run(
-        tmp_path, monkeypatch, package, 3, click=False, place="takes", time_sel=(5.0, 21.0)
-    )  # keeps item A whole, cuts item B at 21 s
+def test_reaper_closing_the_window_or_stray_clicks_do_not_cancel(home: Path) -> None:
+    events = [
+        {"poll": 2, "press": "bar", "at": [40, 20]},  # on the progress bar
+        {"poll": 3, "release": True},
+        {"poll": 4, "press": "Cancel"},  # pressed on Cancel, released off it
+        {"poll": 5, "move": "off", "at": [20, 50]},
+        {"poll": 6, "release": True},
+        {"poll": 7, "close": True},
+    ]
+    state = _reaper_run(home, 3, events=events)
+    assert [t["name"] for t in state["tracks"]] == ["Vox", "Vox - target", "Vox - residual"]
+    assert state["draws_after_close"] == 0 and state["polls"] > 7
+    assert not list((home / "songs" / "clapsep").glob("*.cancel"))
+
+
+def test_reaper_stopping_the_script_cancels_its_render(home: Path) -> None:
+    state = _reaper_run(home, 30, events=[{"poll": 3, "terminate": True}])
+    assert [t["name"] for t in state["tracks"]] == ["Vox"]
+    (job,) = _jobs(home / "songs" / "clapsep")
+    result = job.with_name(job.stem + ".result.json")
+    for _ in range(600):
+        if result.exists():
+            break
+        subprocess.run(["sleep", "0.1"], check=True)
+    assert json.loads(result.read_text())["status"] == "cancelled"
+
+
+def test_reaper_says_so_when_clapsep_cannot_start(home: Path) -> None:
+    state = _reaper_run(home, 3, exe=home / "not installed" / "clapsep")
+    assert len(state["messages"]) == 1 and "ended without a result" in state["messages"][0]
+    assert "not installed/clapsep" in state["messages"][0] and len(state["tracks"]) == 1
+
+
+def test_reaper_script_adds_takes_to_whole_items_and_tracks_for_cut_ones(home: Path) -> None:
+    state = _reaper_run(home, 3, answers={"place": "takes"}, time_sel=(5.0, 21.0))
+    # keeps item A whole, cuts item B at 21 s
     assert state["source_takes"] == [2, 0] and state["undo"] == ["begin", "end: CLAPSep: add stems"]
     assert [t["name"] for t in state["tracks"]] == ["Vox", "Vox - target", "Vox - residual"]
     for track in state["tracks"][1:]:

@@ -138,14 +138,26 @@ def test_sections_stems_and_audio_queries(
         (["render", "{speech}", "--query", "x", "--gain", "loud"], "--gain takes STEM=DB"),
         (["render", "{speech}", "--query", "x", "--window", "60"], "the window must be"),
         (["render", "{speech}", "--query", "x", "--start", "99"], "outside the file"),
-        (["render", "{speech}", "--query", "x", "--out", "{missing}"], "does not exist"),
+        (["render", "{speech}", "--query", "x", "--out", "{missing}/sub"], "does not exist"),
+        (["render", "{speech}", "--split", "a=x"], "at least two stems"),
+        (["render", "{speech}", "--split", "a=x", "--split", "rest=y"], "no query claimed"),
+        (["render", "{speech}", "--split", "novalue"], "--split takes NAME=QUERY"),
+        (["render", "{speech}", "--split", "a=x", "--split", "b=y", "--query", "z"], "own query"),
+        (["render", "{speech}", "--query-span", "2:1"], "START < END"),
+        (["render", "{speech}", "--query-span", "1:99"], "past the end"),
+        (["batch", "{speechdir}", "--query-span", "0:1", "--out", "{out}"], "each input"),
         (["batch", "{missing}", "--query", "x", "--out", "{out}"], "neither a folder nor"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_status_2(
     home: Path, speech: Path, capsys: pytest.CaptureFixture, argv: list[str], message: str
 ) -> None:
-    fields = {"speech": str(speech), "missing": str(home / "absent.wav"), "out": str(home / "out")}
+    fields = {
+        "speech": str(speech),
+        "speechdir": str(speech.parent),
+        "missing": str(home / "absent.wav"),
+        "out": str(home / "out"),
+    }
     code, _, err = run(capsys, *(a.format(**fields) for a in argv), "--device", "cpu")
     assert code == 2
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
@@ -310,7 +322,7 @@ def test_presets_command_saves_lists_exports_and_imports(
     assert (
         listed["My wind"]["negative_text"] == "birds chirping" and not listed["My wind"]["factory"]
     )
-    assert listed["Wind"]["factory"] and len(listed) == 13
+    assert listed["Wind"]["factory"] and len(listed) == 15
     assert run(capsys, "presets", "export", "--out", str(home / "mine.json"))[0] == 0
     assert run(capsys, "presets", "delete", "My wind")[0] == 0
     code, out, _ = run(capsys, "presets", "import", str(home / "mine.json"))

@@ -15,6 +15,7 @@ from clapsep.host.presets import (
     PRESET_FORMAT,
     Preset,
     PresetLibrary,
+    SplitStem,
     factory_presets,
     resolve_preset,
 )
@@ -33,6 +34,7 @@ FACTORY_NAMES = {
     "Sirens",
     "Room tone",
 }
+SPLIT_NAMES = {"Dialogue / music / effects", "Dialogue / room tone"}
 
 
 def rich_preset(name: str = "Hum removal") -> Preset:
@@ -61,10 +63,47 @@ def library(tmp_path: Path) -> PresetLibrary:
 
 def test_factory_presets_cover_post_and_sound_design_and_say_what_they_target() -> None:
     presets = factory_presets()
-    assert {p.name for p in presets} == FACTORY_NAMES
+    assert {p.name for p in presets} == FACTORY_NAMES | SPLIT_NAMES
     for p in presets:
-        assert p.positive_text and p.notes.startswith("Targets"), p.name
+        if p.split:
+            assert p.notes.startswith("Splits") and p.stems[-1] == "rest", p.name
+            assert all(stem.positive_text for stem in p.split), p.name
+        else:
+            assert p.positive_text and p.notes.startswith("Targets"), p.name
         assert p.category and p.tags
+
+
+def test_a_split_preset_round_trips_and_defaults_to_every_stem_plus_rest(
+    library: PresetLibrary,
+) -> None:
+    preset = Preset(
+        name="Field layers",
+        split=(
+            SplitStem(name="birds", positive_text="birds singing"),
+            SplitStem(name="stream", positive_text="water flowing", positive_spans=((1.0, 3.0),)),
+        ),
+    )
+    assert preset.stems == ("birds", "stream", "rest")
+    library.save(preset)
+    assert PresetLibrary(library.directory).get("field layers") == preset
+
+
+@pytest.mark.parametrize(
+    ("split", "message"),
+    [
+        ([{"name": "only", "positive_text": "x"}], "at least two stems"),
+        ([{"name": "a", "positive_text": "x"}, {"name": "A", "positive_text": "y"}], "differ"),
+        ([{"name": "a", "positive_text": "x"}, {"name": "rest", "positive_text": "y"}], "rest"),
+        ([{"name": "a", "positive_text": "x"}, {"name": "b"}], "has no query"),
+        ([{"name": "a/b", "positive_text": "x"}, {"name": "b", "positive_text": "y"}], "plain"),
+        ([{"name": "a", "positive_spans": [[1]]}, {"name": "b", "positive_text": "y"}], "span"),
+    ],
+)
+def test_a_malformed_split_is_one_line_naming_the_problem(split: list, message: str) -> None:
+    data = {"format": PRESET_FORMAT, "version": FORMAT_VERSION, "name": "S", "split": split}
+    with pytest.raises(UserError, match=message) as caught:
+        Preset.from_json(data)
+    assert "\n" not in str(caught.value)
 
 
 def test_a_saved_preset_round_trips_through_its_versioned_file(library: PresetLibrary) -> None:

@@ -5,6 +5,7 @@ import http.server
 import json
 import os
 import shutil
+import socket
 import threading
 from pathlib import Path
 
@@ -240,3 +241,31 @@ def test_pull_from_a_folder_checks_checksums_before_converting(model_dir, tmp_pa
         release / CLAPSEP_FILE
     ).read_bytes() == b"not a checkpoint either"  # the user's files stay
     assert not (model_dir / "clapsep-official").exists()
+
+
+def test_pull_without_a_connection_says_it_cannot_connect_naming_the_host(
+    model_dir, tokenizer_dir, capsys
+):
+    with socket.socket() as s:  # a port nothing listens on: connections are refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = main(
+        [
+            "models",
+            "pull",
+            "official",
+            "--from",
+            f"http://127.0.0.1:{port}/m/",
+            "--tokenizer-dir",
+            str(tokenizer_dir),
+            "--sha256-clap",
+            "a" * 64,
+            "--sha256-clapsep",
+            "b" * 64,
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("error: cannot connect to ")
+    assert f"127.0.0.1:{port}" in err and "interrupted" not in err
+    assert not list((model_dir.parent / "data" / "downloads").glob("*.part"))

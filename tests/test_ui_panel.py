@@ -21,7 +21,7 @@ from PyQt6.QtGui import QDesktopServices
 from test_ui_presets import drop
 
 from clapsep.errors import UserError
-from clapsep.host.audio_io import SourceReader
+from clapsep.host.audio_io import Section, SourceReader
 from clapsep.host.cli.options import engine_loader
 from clapsep.host.engine import Engine
 from clapsep.host.presets import PresetLibrary
@@ -334,3 +334,21 @@ def test_the_ui_command_checks_its_package_before_opening_a_window(home: Path) -
     args = parser.parse_args(["ui", "--model", str(home / "nowhere"), "--device", "cpu"])
     with pytest.raises(UserError, match="model package not found"):
         args.run(args)
+
+
+def test_in_out_set_on_the_timeline_is_the_section_the_render_writes(
+    qtbot, window: MainWindow, speech: Path, home: Path
+) -> None:
+    window.clips.add_clips([PanelClip(speech)])
+    window.out_dir.setText(str(home / "out"))
+    window.show_current_clip()
+    window.compare.timeline.set_section((0.5, 1.5))  # what "Set in" / "Set out" do
+    clip = window.clips.current_clip()
+    assert clip.section == Section(0.5, 1.5) and "[0.5–1.5 s]" in window.clips.item(0).text()
+    window.render()
+    qtbot.waitUntil(lambda: not window.busy(), timeout=60000)
+    target = window.results[clip].stem("target")
+    with AudioFile(str(speech)) as f:
+        rate = f.samplerate
+    assert read(target).shape[1] == round(1.0 * rate)
+    assert window.compare.rows["target"].preview.start == 0.5  # placed at the in point

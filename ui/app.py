@@ -28,6 +28,7 @@ from PyQt6.QtWidgets import (
 )
 
 from clapsep.errors import UserError
+from clapsep.host.audio_io import Section
 from clapsep.host.engine import Engine
 from clapsep.host.presets import PresetLibrary
 from clapsep.host.render import STEMS
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         self.clips.currentItemChanged.connect(lambda *_: self.show_current_clip())
         self.results_list.itemDoubleClicked.connect(lambda *_: self.open_result_folder())
         self.audition.status.connect(self.say)
+        self._wire_compare()
         self.watcher: JobWatcher | None = None
         if jobs is not None:
             self.watcher = JobWatcher(jobs, self)
@@ -116,6 +118,46 @@ class MainWindow(QMainWindow):
         self.editor.set_preset(self.presets.current())
         self._restore()
         self.load_engine(engine_loader)
+
+    def _wire_compare(self) -> None:
+        """The before/after view's timeline drives the audition, and its in/out and spans
+        are stored on the clip list item."""
+        timeline = self.compare.timeline
+        timeline.seekRequested.connect(self.seek)
+        self.audition.positionChanged.connect(timeline.set_playhead)
+        timeline.loopChanged.connect(
+            lambda: self.audition.set_loop(timeline.loop, timeline.looping)
+        )
+        timeline.spansChanged.connect(self._spans_changed)
+        timeline.sectionChanged.connect(self._section_changed)
+        self.compare.stemChanged.connect(self._stem_changed)
+        self.compare.levelMatchChanged.connect(self._level_match_changed)
+
+    def seek(self, seconds: float) -> None:
+        self.audition.seek(seconds)
+        self.compare.timeline.set_playhead(seconds)
+
+    def _spans_changed(self) -> None:
+        if (clip := self.clips.current_clip()) is not None:
+            self.clips.set_spans(clip, self.compare.timeline.spans)
+
+    def _section_changed(self) -> None:
+        clip = self.clips.current_clip()
+        if clip is None:
+            return
+        cut = self.compare.timeline.section
+        section = None if cut is None else Section(round(cut[0], 3), round(cut[1], 3))
+        if self.clips.set_section(clip, section) != clip:
+            self.say(f"{clip.path.name}: in/out {self.clips.currentItem().text()}")
+            self.show_current_clip()
+
+    def _stem_changed(self, name: str, gain_db: float, muted: bool, soloed: bool) -> None:
+        self.audition.set_stem(name, gain_db, muted, soloed)
+        self.ab_label.setText(self.audition.describe())
+
+    def _level_match_changed(self, on: bool) -> None:
+        self.audition.set_level_match(on)
+        self.ab_label.setText(self.audition.describe())
 
     def _build_actions(self) -> None:
         def action(text: str, keys: str, slot: Callable[[], object], tip: str) -> QAction:
@@ -136,7 +178,7 @@ class MainWindow(QMainWindow):
             "Cancel", "Esc", self.cancel, "Stop the render; no partial files are kept"
         )
         self.ab_action = action(
-            "A/B", "Ctrl+B", self.toggle_ab, "Switch between source (A) and target (B)"
+            "A/B", "Ctrl+B", self.toggle_ab, "Switch between source (A) and the stems (B)"
         )
         self.play_action = action(
             "Play/Pause", "Space", self.audition.play_pause, "Play or pause the audition"
@@ -244,8 +286,10 @@ class MainWindow(QMainWindow):
             return
         engine = self.engine
 
+        spans = self.clips.all_spans()
+
         def work(report: Reporter) -> list[PanelClipResult]:
-            return render_clips(engine, clips, preset, out, report)
+            return render_clips(engine, clips, preset, out, report, spans)
 
         for clip in clips:
             self.clips.mark(clip, "queued")
@@ -331,18 +375,21 @@ class MainWindow(QMainWindow):
             self.compare.clear()
             return
         result = self.results.get(clip)
-        stems = {name: result.stem(name) if result else None for name in STEMS}
+        stems: dict[str, Path | None] = (
+            {s.stem: s.path for s in result.stems} if result else dict.fromkeys(STEMS)
+        )
         try:
             self.compare.show_files(clip.path, stems, clip.section)
+            self.audition.set_tracks(clip.path, stems, clip.section)
         except (OSError, ValueError, UserError) as exc:
             self.say(f"Cannot show {clip.path.name}: {exc}")
             return
-        offset = (
-            round(clip.section.start * 1000)
-            if clip.section and clip.section.unit == "seconds"
-            else 0
-        )
-        self.audition.set_pair(clip.path, stems["target"], offset)
+        self.compare.timeline.set_spans(self.clips.spans(clip))
+        self.audition.set_level_match(self.compare.level_match.isChecked())
+        for name, strip in self.compare.strips.items():
+            self.audition.set_stem(
+                name, strip.level.value(), strip.mute.isChecked(), strip.solo.isChecked()
+            )
         self.ab_label.setText(self.audition.describe())
 
     def toggle_ab(self) -> None:

@@ -1,18 +1,24 @@
 """Lists that take files dropped from the desktop or a DAW's file browser, and the clip list.
 
 Drops arrive as file URLs (`mimeData().hasUrls()`); only local files with an accepted
-suffix are taken, so a stray folder or web link never becomes a clip.
+suffix are taken, so a stray folder or web link never becomes a clip. Each clip item
+carries the clip (its in/out is the clip's section, what the render renders) and its
+marked spans; results drag out as file URLs.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from PyQt6.QtCore import QItemSelectionModel, QMimeData, Qt, pyqtSignal
+from PyQt6.QtCore import QItemSelectionModel, QMimeData, Qt, QUrl, pyqtSignal
 from PyQt6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PyQt6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
-from clapsep.host.audio_io import AUDIO_SUFFIXES
+from clapsep.host.audio_io import AUDIO_SUFFIXES, Section
 from clapsep.ui.render_worker import PanelClip, PanelClipResult
+from clapsep.ui.timeline import Span
+
+SPANS_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def local_files(mime: QMimeData, suffixes: Iterable[str]) -> list[Path]:
@@ -96,6 +102,34 @@ class ClipList(FileDropList):
             self.setCurrentRow(0, QItemSelectionModel.SelectionFlag.NoUpdate)
         return added
 
+    def _item(self, clip: PanelClip) -> QListWidgetItem | None:
+        found = (self.item(i) for i in range(self.count()))
+        return next((it for it in found if it.data(Qt.ItemDataRole.UserRole) == clip), None)
+
+    def set_section(self, clip: PanelClip, section: Section | None) -> PanelClip:
+        """Give the clip new in/out (None: the whole file); returns the clip as now listed."""
+        item = self._item(clip)
+        if item is None or clip.section == section:
+            return clip
+        new = replace(clip, section=section)
+        item.setData(Qt.ItemDataRole.UserRole, new)
+        item.setText(self._label(new, ""))
+        return new
+
+    def spans(self, clip: PanelClip) -> list[Span]:
+        item = self._item(clip)
+        return list(item.data(SPANS_ROLE) or []) if item is not None else []
+
+    def set_spans(self, clip: PanelClip, spans: Sequence[Span]) -> None:
+        if (item := self._item(clip)) is not None:
+            item.setData(SPANS_ROLE, list(spans))
+            item.setToolTip(
+                str(clip.path) + "".join(f"\n{s.kind} span {s.start:g}–{s.end:g} s" for s in spans)
+            )
+
+    def all_spans(self) -> dict[PanelClip, list[Span]]:
+        return {clip: spans for clip in self.clips() if (spans := self.spans(clip))}
+
     def mark(self, clip: PanelClip, state: str) -> None:
         """Show a clip's render state ("rendered", "cached", "failed", ...) beside its name."""
         for i in range(self.count()):
@@ -118,7 +152,24 @@ class ClipList(FileDropList):
 
 
 class ResultList(QListWidget):
-    """Written stems, newest last, each file once; each item carries its file path."""
+    """Written stems, newest last, each file once; each item carries its file path and drags
+    out as a file URL (into a DAW or a file manager)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+
+    def mimeData(self, items: Sequence[QListWidgetItem]) -> QMimeData:
+        mime = QMimeData()
+        paths = (item.data(Qt.ItemDataRole.UserRole) for item in items)
+        mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths if p is not None])
+        return mime
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
 
     def add_result(self, result: PanelClipResult) -> None:
         paths = {stem.path for stem in result.stems}

@@ -1,9 +1,16 @@
-"""`clapsep ui`: open the panel. Qt is imported only when the command runs."""
+"""`clapsep ui`: open the panel. Qt is imported only when the command runs.
+
+The `clapsep render` command line the panel builds for span renders is `render_command`
+(`ui.render_args`, re-exported here).
+"""
 
 import argparse
 import sys
 
 from clapsep.host.cli.options import add_engine_options, engine_loader
+from clapsep.ui.render_args import clapsep_executable, render_command
+
+__all__ = ["clapsep_executable", "register", "render_command"]
 
 
 def _run_ui(args: argparse.Namespace) -> int:

@@ -6,7 +6,11 @@ through `QThread.requestInterruption`, which the host's `cancel()` callback poll
 between blocks; the host then removes any half-written stem.
 """
 
-from collections.abc import Callable, Sequence
+import json
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,9 @@ from clapsep.host.engine import Engine, RenderInput, RenderOutcome
 from clapsep.host.presets import Preset
 from clapsep.host.render import RenderedStem
 from clapsep.host.windowing import Cancelled
+from clapsep.ui.render_args import render_command
+from clapsep.ui.timeline import Span
+from clapsep.ui.waveform import file_info, section_seconds
 
 
 class Reporter:
@@ -116,8 +123,13 @@ def render_clips(
     preset: Preset,
     out_dir: Path | None,
     report: Reporter,
+    spans: Mapping[PanelClip, Sequence[Span]] | None = None,
 ) -> list[PanelClipResult]:
     """Render every clip with `preset`; stems go to `out_dir` or beside each clip.
+
+    A clip with marked spans renders through `clapsep render --query-span/--negative-span`
+    (the command `ui.render_args.render_command` builds) in a child process; the rest through
+    the engine in this thread.
 
     Re-rendering replaces the panel's own earlier output (same clip, same preset name):
     that is what an interactive "render again" means. Two clips of one name into one
@@ -130,21 +142,78 @@ def render_clips(
             "two clips have the same file name and would write the same stems; "
             "clear the output folder to render each beside its source"
         )
-    request = engine.prepare(preset, overwrite=True)
+    marked = {clip: list(spans[clip]) for clip in clips if spans and spans.get(clip)}
+    plain = [clip for clip in clips if clip not in marked]
     results = []
 
     def done(outcome: RenderOutcome) -> None:
-        result = PanelClipResult(clips[outcome.index], outcome.stems, outcome.cached)
+        result = PanelClipResult(plain[outcome.index], outcome.stems, outcome.cached)
         report.partial(result)
         results.append(result)
 
-    inputs = [RenderInput(clip.path, out_dir or clip.path.parent, clip.section) for clip in clips]
-    engine.render_many(
-        request,
-        inputs,
-        lambda index, fraction: report.progress((index + fraction) / len(clips)),
-        report.cancelled,
-        on_done=done,
-    )
+    if plain:
+        request = engine.prepare(preset, overwrite=True)
+        inputs = [RenderInput(c.path, out_dir or c.path.parent, c.section) for c in plain]
+        engine.render_many(
+            request,
+            inputs,
+            lambda index, fraction: report.progress((index + fraction) / len(clips)),
+            report.cancelled,
+            on_done=done,
+        )
+    for i, (clip, clip_spans) in enumerate(marked.items(), start=len(plain)):
+        report.progress(i / len(clips))
+        result = _render_with_spans(engine, clip, clip_spans, preset, out_dir, report)
+        report.partial(result)
+        results.append(result)
     report.progress(1.0)
     return results
+
+
+def _render_with_spans(
+    engine: Engine,
+    clip: PanelClip,
+    spans: Sequence[Span],
+    preset: Preset,
+    out_dir: Path | None,
+    report: Reporter,
+) -> PanelClipResult:
+    """`clapsep render` with the clip's spans in a child process; cancel stops it."""
+    section = section_seconds(clip.section, file_info(clip.path)) if clip.section else None
+    device = "cpu" if engine.provider == "CPUExecutionProvider" else None
+    with tempfile.TemporaryDirectory(prefix="clapsep-panel-") as work:
+        preset_file = Path(work) / "preset.json"
+        preset_file.write_text(json.dumps(preset.to_json()))
+        argv = render_command(
+            clip.path,
+            preset_file,
+            out_dir or clip.path.parent,
+            section,
+            spans,
+            Path(engine.describe()["path"]),
+            device,
+        )
+        child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while child.poll() is None:
+            if report.cancelled():
+                child.terminate()  # the CLI removes its temp files on SIGTERM
+                child.wait()
+                raise Cancelled()
+            time.sleep(0.05)
+        out, err = child.communicate()
+    if child.returncode != 0:
+        lines = [line for line in err.strip().splitlines() if line.strip()]
+        raise UserError(f"clapsep render: {lines[-1] if lines else f'exit {child.returncode}'}")
+    records = json.loads(out)["outputs"]
+    stems = tuple(
+        RenderedStem(
+            Path(r["input"]),
+            r["stem"],
+            Path(r["path"]),
+            r["frames"],
+            r["sample_rate"],
+            r["channels"],
+        )
+        for r in records
+    )
+    return PanelClipResult(clip, stems, all(r["cached"] for r in records))

@@ -22,7 +22,8 @@ Workers are threads sharing one engine (`Engine.render_many(workers=N)`): onnxru
 sessions are thread-safe, the model is loaded once, and each worker's share of the cores
 sizes the session's intra-op pool. On 2 cores `--jobs 2` overlaps one file's decoding
 and resampling with another's inference; separate processes would only duplicate the
-model in memory.
+model in memory. `--ray [ADDRESS]` renders the same plan on Ray actors instead
+(`host.cli.cluster_batch`); everything else here is the same.
 """
 
 import argparse
@@ -38,10 +39,11 @@ from typing import Any
 from clapsep.errors import UserError
 from clapsep.files import cannot_write, write_json_atomic
 from clapsep.host.audio_io import AUDIO_SUFFIXES
+from clapsep.host.cli.cluster_batch import add_cluster_options, driver_args, render_on_ray
 from clapsep.host.cli.render import add_query_options, build_request, sweep_outputs
 from clapsep.host.cli.stopping import Stop, stop_on_signals
 from clapsep.host.engine import RenderInput, RenderOutcome, RenderRequest, stem_records
-from clapsep.host.render import STEMS, output_name
+from clapsep.host.render import output_name
 from clapsep.host.render_cache import file_digest, render_recipe
 from clapsep.host.windowing import Cancelled
 
@@ -113,7 +115,7 @@ def _own_outputs(request: RenderRequest, files: list[tuple[Path, Path]], out: Pa
         (out / rel / output_name(source, request.query_slug, stem, request.settings.name_template))
         for source, rel in files
         if (out / rel).resolve() == source.parent.resolve()
-        for stem in STEMS
+        for stem in request.settings.stem_names
     }
     return {path.resolve() for path in names} & found
 
@@ -250,7 +252,7 @@ def _batch(args: argparse.Namespace, stop: Stop) -> int:
         raise UserError("--jobs must be at least 1")
     out = _out_folder(args.out)
     jobs = min(args.jobs, len(files))
-    engine, request = build_request(args, jobs)
+    engine, request = build_request(args if args.ray is None else driver_args(args), jobs)
     own = _own_outputs(request, files, out)
     files = [(source, rel) for source, rel in files if source.resolve() not in own]
     results: dict[int, FileResult] = {}
@@ -293,10 +295,14 @@ def _batch(args: argparse.Namespace, stop: Stop) -> int:
         results[positions[outcome.index]] = result
         report(result)
 
+    cluster = None
     with stop.deferred():
-        engine.render_many(
-            request, inputs, cancel=stop, on_done=done, workers=jobs, keep_going=(Exception,)
-        )
+        if args.ray is not None:  # the same renders on Ray actors (host.cli.cluster_batch)
+            cluster = render_on_ray(args, engine, request, inputs, cancel=stop, on_done=done)
+        else:
+            engine.render_many(
+                request, inputs, cancel=stop, on_done=done, workers=jobs, keep_going=(Exception,)
+            )
     ordered = [results[i] for i in sorted(results)]
     counts = {
         s: sum(r.status == s for r in ordered)
@@ -309,6 +315,8 @@ def _batch(args: argparse.Namespace, stop: Stop) -> int:
         "counts": counts,
         "files": [asdict(r) for r in ordered],
     }
+    if cluster is not None:
+        summary["cluster"] = cluster
     unwritten = None
     try:
         write_json_atomic(out / SUMMARY_FILE, summary)
@@ -348,4 +356,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="files rendered at once (threads sharing the model)",
     )
     add_query_options(p)
+    add_cluster_options(p)
     p.set_defaults(run=run_batch)

@@ -218,6 +218,10 @@ def download(url: str, dest: Path, sha256: str, progress: bool = True) -> Path:
                         if progress and time.monotonic() - last > 0.5:
                             _progress(dest.name, done, total)
                             last = time.monotonic()
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # no connection: no resume
+        if progress:
+            print(file=sys.stderr)
+        raise UserError(_no_connection(exc, url, dest.name)) from None
     except httpx.HTTPError as exc:
         if progress:
             print(file=sys.stderr)
@@ -231,6 +235,19 @@ def download(url: str, dest: Path, sha256: str, progress: bool = True) -> Path:
     _check_sha256(part, sha256, dest.name, delete=True)
     publish(part, dest, overwrite=True)
     return dest
+
+
+def _no_connection(exc: httpx.TransportError, url: str, name: str) -> str:
+    """One line naming the host that could not be reached (a redirect's, when it was one)."""
+    try:
+        where = exc.request.url
+    except RuntimeError:  # raised before a request was attached
+        where = httpx.URL(url)
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return (
+        f"cannot connect to {where.netloc.decode()} to download {name} ({reason}): check the "
+        "network, or fetch the files elsewhere and pass --from FOLDER"
+    )
 
 
 def _check_sha256(path: Path, expected: str, label: str, delete: bool) -> None:

@@ -8,10 +8,11 @@ torch.
 """
 
 from clapsep.host.runtime.package import ModelPackage, load_package
-from clapsep.host.runtime.queries import QueryEncoder, QuerySpec
+from clapsep.host.runtime.queries import AudioSpan, QueryEncoder, QuerySpec
 from clapsep.host.runtime.sessions import EncodedWindows, NoiseEstimator, Separator
 
 __all__ = [
+    "AudioSpan",
     "EncodedWindows",
     "ModelPackage",
     "NoiseEstimator",

@@ -5,7 +5,8 @@ text, several audio shots averaged, or `a * e_audio + (1 - a) * e_text`; the con
 is `normalize(concat(pos or zeros, neg or zeros))`. Audio shots are read with
 pedalboard, averaged to mono, resampled to the query rate and repeat-padded or
 centre-cropped to 10 s exactly like `model.clap.fit_query_audio`. Text is tokenised with
-the package's `tokenizer.json` (padding and truncation are stored in it).
+the package's `tokenizer.json` (padding and truncation are stored in it). A span of a file
+(`AudioSpan`: "this sound, here" in the clip being rendered) is one more shot.
 """
 
 from dataclasses import dataclass
@@ -30,16 +31,34 @@ DEFAULT_AUDIO_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
+class AudioSpan:
+    """Seconds `start`..`end` of an audio file, as an example shot."""
+
+    path: Path
+    start: float
+    end: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+        if not 0 <= self.start < self.end:
+            raise UserError(
+                f"a span needs 0 <= START < END seconds, got {self.start:g}:{self.end:g}"
+            )
+
+
+@dataclass(frozen=True)
 class QuerySpec:
-    """One side of a query: a text, audio example files, or both (mixed by `audio_weight`)."""
+    """One side of a query: a text, audio example files and spans, or both (mixed by
+    `audio_weight`)."""
 
     text: str | None = None
     audio_files: tuple[Path, ...] = ()
     audio_weight: float = DEFAULT_AUDIO_WEIGHT
+    audio_spans: tuple[AudioSpan, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "audio_files", tuple(Path(p) for p in self.audio_files))
-        if not self.text and not self.audio_files:
+        if not self.text and not self.audio_files and not self.audio_spans:
             raise UserError("a query needs a text, an audio example, or both")
         if not 0.0 <= self.audio_weight <= 1.0:
             raise UserError(f"the audio weight must be between 0 and 1, got {self.audio_weight}")
@@ -57,13 +76,24 @@ def fit_query_audio(wave: np.ndarray, samples: int) -> np.ndarray:
     return wave[start : start + samples]
 
 
-def read_query_audio(path: Path, rate: int) -> np.ndarray:
-    """A mono float32 signal at `rate` (channels averaged, as librosa's `to_mono`)."""
+def read_query_audio(path: Path, rate: int, span: tuple[float, float] | None = None) -> np.ndarray:
+    """A mono float32 signal at `rate` (channels averaged, as librosa's `to_mono`): the whole
+    file, or seconds `span` of it."""
     from pedalboard.io import AudioFile
 
     try:
         with AudioFile(str(path)) as source, source.resampled_to(rate) as resampled:
-            audio = resampled.read(resampled.frames)
+            if span is None:
+                audio = resampled.read(resampled.frames)
+            else:
+                seconds = source.frames / source.samplerate
+                if span[1] > seconds + 1e-9:
+                    raise UserError(
+                        f"span {span[0]:g}:{span[1]:g} s ends past the end of {path} "
+                        f"({seconds:.3f} s)"
+                    )
+                resampled.seek(round(span[0] * rate))
+                audio = resampled.read(max(1, round((span[1] - span[0]) * rate)))
     except (OSError, ValueError, RuntimeError) as exc:
         raise UserError(f"cannot read audio query {path}: {exc}") from None
     return np.asarray(audio, dtype=np.float32).mean(axis=0)
@@ -139,16 +169,32 @@ class QueryEncoder:
         if cached is not None:
             return cached
         wave = read_query_audio(path, self.package.query_sample_rate)
-        wave = fit_query_audio(wave, self.package.query_samples)[None].astype(np.float32)
-        value = self._session(AUDIO_GRAPH).run([AUDIO_OUTPUT], {"audio": wave})[0][0]
+        value = self._wave_embedding(wave)
         self._cache.put(key, value)
         return value
 
+    def span_embedding(self, span: AudioSpan) -> np.ndarray:
+        """A span's embedding, cached by its decoded samples."""
+        if not span.path.is_file():
+            raise UserError(f"audio file of the span not found: {span.path}")
+        wave = read_query_audio(span.path, self.package.query_sample_rate, (span.start, span.end))
+        key = self._cache.key("audio-span", wave.tobytes())
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        value = self._wave_embedding(wave)
+        self._cache.put(key, value)
+        return value
+
+    def _wave_embedding(self, wave: np.ndarray) -> np.ndarray:
+        fitted = fit_query_audio(wave, self.package.query_samples)[None].astype(np.float32)
+        return self._session(AUDIO_GRAPH).run([AUDIO_OUTPUT], {"audio": fitted})[0][0]
+
     def side_embedding(self, spec: QuerySpec) -> np.ndarray:
         text = self.text_embedding(spec.text) if spec.text else None
-        audio = None
-        if spec.audio_files:
-            audio = np.mean([self.audio_embedding(p) for p in spec.audio_files], axis=0)
+        shots = [self.audio_embedding(p) for p in spec.audio_files]
+        shots += [self.span_embedding(span) for span in spec.audio_spans]
+        audio = np.mean(shots, axis=0) if shots else None
         return mix_modalities(text, audio, spec.audio_weight)
 
     def condition(self, positive: QuerySpec | None, negative: QuerySpec | None) -> np.ndarray:

@@ -135,7 +135,13 @@ end
 
 -- A REAPER item (D_POSITION, D_LENGTH, take D_STARTOFFS, D_PLAYRATE, I_CHANMODE) as a job
 -- clip, cut to the time selection when one overlaps it; nil when nothing is left. The
--- second value says how to place the stems back (`whole`: the item was not cut).
+-- take's start offset and playrate map the timeline to the source: timeline time t plays
+-- source time D_STARTOFFS + (t - D_POSITION) * D_PLAYRATE. `item.section_offset` is where
+-- a section source starts in its parent file (PCM_Source_GetSectionInfo), as D_STARTOFFS
+-- counts from the section's start. The second value says how to place the stems back: at
+-- `position` for `length` seconds with the take's playrate, so a stem of
+-- (last - first) * playrate seconds of source fills exactly the rendered part (`whole`:
+-- the item was not cut).
 function M.reaper_clip(item, time_sel)
   local first, last = item.position, item.position + item.length
   if time_sel and time_sel.stop > time_sel.start then
@@ -143,26 +149,60 @@ function M.reaper_clip(item, time_sel)
   end
   if last <= first then return nil end
   local rate = item.playrate or 1.0
-  local source_in = item.startoffs + (first - item.position) * rate
+  local source_in = (item.section_offset or 0) + item.startoffs + (first - item.position) * rate
   return { id = item.id, source = item.source, track = item.track or '', position = first,
            source_in = source_in, source_out = source_in + (last - first) * rate,
            channel_mode = reaper_channel_mode(item.chanmode) },
-         { length = last - first, playrate = rate, chanmode = item.chanmode,
+         { position = first, length = last - first, playrate = rate, chanmode = item.chanmode,
            whole = first == item.position and last == item.position + item.length }
 end
 
 -- An Ardour region (position, start offset into its sources, length, all in samples at
 -- the session rate) as job clips, in seconds. Ardour keeps each channel of a region in
--- its own mono file, so a stereo region gives one clip per channel ("<id>:<n>").
+-- its own mono file, so a stereo region gives one clip per channel ("<id>:<n>"); the
+-- second value maps such a clip's id to its channel number (none for a mono region).
 function M.ardour_clips(region, sample_rate)
-  local clips = {}
+  local clips, channels = {}, {}
   for n, source in ipairs(region.sources) do
-    local suffix = #region.sources > 1 and (' ' .. n) or ''
-    clips[n] = { id = region.id .. ':' .. n, source = source, track = (region.track or '') .. suffix,
+    clips[n] = { id = region.id .. ':' .. n, source = source, track = region.track or '',
                  position = region.position / sample_rate, source_in = region.start / sample_rate,
                  source_out = (region.start + region.length) / sample_rate }
+    if #region.sources > 1 then channels[clips[n].id] = n end
   end
-  return clips
+  return clips, channels
+end
+
+-- Stem tracks ---------------------------------------------------------------------------
+
+-- The name of the track a stem goes to: "<track> - <stem>".
+function M.stem_track_name(track, stem)
+  return ((track and track ~= '') and track or 'Track') .. ' - ' .. stem
+end
+
+-- For each placement, which stem track of its source track it goes to: one track per
+-- source track and stem, numbered 1, 2, ... in the order the stems first appear, however
+-- many stems the result lists (a split's dialogue, music, effects and rest as well as
+-- target and residual). `group_of(p)` names the placement's source track.
+function M.stem_slots(placements, group_of)
+  local slots, groups = {}, {}
+  for i, p in ipairs(placements) do
+    local key = group_of(p)
+    local group = groups[key] or { count = 0, slot = {} }
+    groups[key] = group
+    if not group.slot[p.stem] then
+      group.count = group.count + 1
+      group.slot[p.stem] = group.count
+    end
+    slots[i] = group.slot[p.stem]
+  end
+  return slots
+end
+
+-- Comma- or space-separated stem names as a list; nil when none are given (the preset's).
+function M.stem_list(text)
+  local list = {}
+  for stem in (text or ''):gmatch('[^,%s]+') do list[#list + 1] = stem end
+  return #list > 0 and list or nil
 end
 
 -- Job and result files ------------------------------------------------------------------
@@ -218,7 +258,8 @@ end
 
 function M.paths(job_path)
   local base = job_path:gsub('%.json$', '')
-  return { result = base .. '.result.json', cancel = base .. '.cancel', log = base .. '.log' }
+  return { result = base .. '.result.json', cancel = base .. '.cancel', log = base .. '.log',
+           ended = base .. '.ended' }
 end
 
 -- Shell quoting for the platform REAPER or Ardour runs on.
@@ -227,14 +268,52 @@ function M.quote(s, windows)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
--- A command line that starts `clapsep job` and returns at once.
+-- A command line that starts `clapsep job` and returns at once. On POSIX systems the
+-- shell writes `<job>.ended` when the program exits, so a poller stops waiting when
+-- clapsep could not start or died without writing its result.
 function M.background_command(exe, job_path, windows)
   local q = function(s) return M.quote(s, windows) end
-  local log = M.paths(job_path).log
+  local paths = M.paths(job_path)
   if windows then
-    return 'cmd /c start "" /b ' .. q(exe) .. ' job ' .. q(job_path) .. ' > ' .. q(log) .. ' 2>&1'
+    return 'cmd /c start "" /b ' .. q(exe) .. ' job ' .. q(job_path) .. ' > ' .. q(paths.log) .. ' 2>&1'
   end
-  return q(exe) .. ' job ' .. q(job_path) .. ' > ' .. q(log) .. ' 2>&1 &'
+  return '( ' .. q(exe) .. ' job ' .. q(job_path) .. ' > ' .. q(paths.log) .. ' 2>&1; echo $? > '
+    .. q(paths.ended) .. ' ) > /dev/null 2>&1 &'
+end
+
+-- Where a background job stands: 'done' and the decoded result ('bad' and the decoding
+-- error), 'lost' when the program ended without writing one (its log says why), else
+-- 'running'.
+function M.job_state(paths)
+  local text = M.read_file(paths.result)
+  if not text and M.read_file(paths.ended) then
+    text = M.read_file(paths.result) -- written just before the program ended
+    if not text then return 'lost' end
+  end
+  if not text then return 'running' end
+  local ok, result = pcall(M.decode, text)
+  if not ok then return 'bad', result end
+  return 'done', result
+end
+
+-- The last lines of a log file, for a message.
+function M.log_tail(path, count)
+  local lines = {}
+  for line in (M.read_file(path) or ''):gmatch('[^\n]+') do
+    lines[#lines + 1] = line
+    if #lines > (count or 5) then table.remove(lines, 1) end
+  end
+  return table.concat(lines, '\n')
+end
+
+-- A job file in `folder` that no earlier job used (two runs in one second included).
+function M.new_job_path(folder, stamp)
+  local n, path = 0, string.format('%s/job-%d.json', folder, stamp)
+  while M.read_file(path) do
+    n = n + 1
+    path = string.format('%s/job-%d-%d.json', folder, stamp, n)
+  end
+  return path
 end
 
 return M
