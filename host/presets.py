@@ -190,7 +190,7 @@ class Preset(QueryFields):
         if not isinstance(data.get("name"), str):
             raise UserError("a preset needs a name")
         values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
-        for key in ("category", "notes"):
+        for key in ("category", "notes", *_TEXTS):
             if not isinstance(values.get(key, ""), str):
                 raise UserError(f"preset {data['name']!r}: {key} must be a string")
         try:

@@ -54,9 +54,28 @@ class AudacityPipe:
 
     def connect(self, wait: float = 30.0, probe_timeout: float = 5.0) -> "AudacityPipe":
         """Open both pipes and wait until Audacity answers a probe (within `wait` seconds;
-        each probe waits at most `probe_timeout`, and never past `wait`)."""
-        to_path, from_path = pipe_paths()
+        each probe waits at most `probe_timeout`, and never past `wait`).
+
+        Audacity closes and reopens its end after each client leaves; a client that opens
+        the pipe in that moment writes into a closed pipe, so it opens both pipes again."""
         deadline = time.monotonic() + wait
+        while True:
+            self._open_pipes(deadline)
+            try:
+                left = max(deadline - time.monotonic(), 0.5)
+                self.command(PROBE, timeout=min(probe_timeout, left))
+                return self
+            except (UserError, BrokenPipeError) as error:
+                self.close()
+                if time.monotonic() > deadline:
+                    if isinstance(error, UserError):
+                        raise
+                    raise UserError("Audacity keeps closing its script pipe") from None
+                self._buffer = b""
+                time.sleep(0.1)
+
+    def _open_pipes(self, deadline: float) -> None:
+        to_path, from_path = pipe_paths()
         while self._to_fd < 0:
             try:
                 self._to_fd = os.open(
@@ -71,16 +90,6 @@ class AudacityPipe:
                 time.sleep(0.1)
         os.set_blocking(self._to_fd, True)
         self._from_fd = os.open(from_path, os.O_RDONLY | os.O_NONBLOCK)
-        while True:
-            try:
-                left = max(deadline - time.monotonic(), 0.5)
-                self.command(PROBE, timeout=min(probe_timeout, left))
-                return self
-            except UserError:
-                if time.monotonic() > deadline:
-                    self.close()
-                    raise
-                self._buffer = b""
 
     def close(self) -> None:
         for fd in (self._to_fd, self._from_fd):
@@ -96,7 +105,12 @@ class AudacityPipe:
 
     def command(self, text: str, timeout: float | None = None) -> str:
         """Run one command; its reply without the status line. Raises `UserError` on Failed."""
-        os.write(self._to_fd, (text + "\n").encode())
+        try:
+            os.write(self._to_fd, (text + "\n").encode())
+        except BrokenPipeError:
+            if text == PROBE:
+                raise
+            raise UserError("Audacity closed its script pipe: is it still running?") from None
         reply, status = self._read_reply(text, self.timeout if timeout is None else timeout)
         if status != "OK":
             raise UserError(f"Audacity refused {text!r}: {reply.strip() or status}")
