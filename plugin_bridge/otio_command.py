@@ -8,6 +8,9 @@ starts at frame 0 of the file), its position where the track places it. The outp
 timeline is the input plus one new track per source track and stem, whose clips sit at
 exactly the original positions (gaps in whole samples at the stem's rate), each with
 the query in its metadata. The input timeline is never modified.
+
+A clip's markers named `target` or `remove` (any case) over a range of it are query spans:
+that moment of the clip's own media becomes an audio example of what to keep or to remove.
 """
 
 import argparse
@@ -21,6 +24,7 @@ from clapsep.plugin_bridge.jobs import JobClipResult, parse_job, run_job
 from clapsep.plugin_bridge.options import add_query_arguments, job_fields
 
 METADATA_KEY = "clapsep"
+SPAN_MARKERS = {"target": "query_spans", "remove": "negative_spans"}  # marker name: job field
 
 
 def _otio() -> Any:
@@ -45,6 +49,12 @@ def chosen_tracks(timeline: Any, names: list[str]) -> list[Any]:
     return [by_name[n] for n in names]
 
 
+def media_origin(clip: Any) -> float:
+    """Seconds of the clip's media time at the file's first sample (e.g. a 01:00:00:00 start)."""
+    ref = clip.media_reference
+    return ref.available_range.start_time.to_seconds() if ref.available_range else 0.0
+
+
 def clip_source(clip: Any, base: Path) -> tuple[str, float, float]:
     """(file path, section start, section end in seconds of the file) of an OTIO clip."""
     otio = _otio()
@@ -55,9 +65,26 @@ def clip_source(clip: Any, base: Path) -> tuple[str, float, float]:
     path = Path(otio.url_utils.filepath_from_url(url) if "://" in url else url)
     path = path if path.is_absolute() else base / path
     trimmed = clip.trimmed_range()
-    origin = ref.available_range.start_time.to_seconds() if ref.available_range else 0.0
-    start = trimmed.start_time.to_seconds() - origin
+    start = trimmed.start_time.to_seconds() - media_origin(clip)
     return str(path), start, start + trimmed.duration.to_seconds()
+
+
+def marker_spans(clip: Any) -> dict[str, list[list[float]]]:
+    """The clip's `target`/`remove` markers as spans in seconds of its media file."""
+    origin = media_origin(clip)
+    spans: dict[str, list[list[float]]] = {"query_spans": [], "negative_spans": []}
+    for marker in clip.markers:
+        kind = SPAN_MARKERS.get(marker.name.strip().lower())
+        if kind is None:
+            continue
+        marked = marker.marked_range
+        if marked.duration.value <= 0:
+            raise UserError(
+                f"clip {clip.name!r}: marker {marker.name!r} marks a point; give it a duration"
+            )
+        start = marked.start_time.to_seconds() - origin
+        spans[kind].append([max(start, 0.0), start + marked.duration.to_seconds()])
+    return spans
 
 
 def timeline_clips(tracks: list[Any], base: Path) -> list[dict[str, Any]]:
@@ -77,6 +104,7 @@ def timeline_clips(tracks: list[Any], base: Path) -> list[dict[str, Any]]:
                     "source_out": end,
                     "position": track.range_of_child(item).start_time.to_seconds(),
                     "track": track.name,
+                    **marker_spans(item),
                 }
             )
     if not clips:

@@ -222,3 +222,58 @@ def test_otio_round_trip_keeps_positions_across_gaps_offsets_and_two_tracks(
         assert len(paths) == 2
         np.testing.assert_allclose(read(paths[0]) + read(paths[1]), section, atol=1e-5)
     assert otio.adapters.read_from_file(str(source)).tracks[1].name == "Dialog"  # input untouched
+
+
+def _one_clip_timeline(home: Path, markers: list[otio.schema.Marker]) -> Path:
+    """A timeline with one 3 s clip of noise on track "Dia", starting 1 s into its file."""
+    write_noise(home / "media" / "scene.wav", 4, 48000, 1, 5)
+    clip = _clip("S", home / "media" / "scene.wav", RT(48000, 48000), RT(3 * 48000, 48000))
+    clip.markers.extend(markers)
+    track = otio.schema.Track("Dia", kind=otio.schema.TrackKind.Audio)
+    track.append(clip)
+    timeline = otio.schema.Timeline("scene")
+    timeline.tracks.append(track)
+    path = home / f"scene-{len(markers)}.otio"
+    otio.adapters.write_to_file(timeline, str(path))
+    return path
+
+
+def test_otio_split_adds_a_track_per_stem_and_they_sum_to_the_clip(
+    home: Path, capsys: pytest.CaptureFixture
+) -> None:
+    source, out = _one_clip_timeline(home, []), home / "split-out.otio"
+    splits = ["--split", "dialogue=a person speaking", "--split", "music=music playing"]
+    assert main(["otio", str(source), "--out", str(out), *splits, "--device", "cpu"]) == 0
+    result = otio.adapters.read_from_file(str(out))
+    assert [t.name for t in result.tracks] == ["Dia", "Dia - dialogue", "Dia - music", "Dia - rest"]
+    paths = []
+    for track in result.tracks[1:]:
+        (clip,) = [item for item in track if isinstance(item, otio.schema.Clip)]
+        assert track.range_of_child(clip).start_time.to_seconds() == 0.0
+        paths.append(otio.url_utils.filepath_from_url(clip.media_reference.target_url))
+    section = read(home / "media" / "scene.wav")[:, 48000 : 4 * 48000]
+    np.testing.assert_allclose(sum(read(p) for p in paths), section, atol=1e-5)
+    capsys.readouterr()
+
+
+def test_otio_target_and_remove_markers_become_query_spans_of_the_clip(
+    home: Path, capsys: pytest.CaptureFixture
+) -> None:
+    def target_of(markers: list[otio.schema.Marker], name: str) -> np.ndarray:
+        source, out = _one_clip_timeline(home, markers), home / f"{name}.otio"
+        args = ["otio", str(source), "--out", str(out), "--query", "a dog barks"]
+        assert main([*args, "--device", "cpu"]) == 0, capsys.readouterr().err
+        (clip,) = otio.adapters.read_from_file(str(out)).tracks[1]
+        return read(otio.url_utils.filepath_from_url(clip.media_reference.target_url))
+
+    def marker(name: str, start: float, seconds: float) -> otio.schema.Marker:
+        return otio.schema.Marker(name, TR(RT(start * 48000, 48000), RT(seconds * 48000, 48000)))
+
+    plain = target_of([], "plain")
+    spans = target_of([marker("Target", 1.5, 1.0), marker("remove", 3.0, 0.5)], "spans")
+    other = target_of([marker("note to self", 1.5, 1.0)], "other")
+    assert np.abs(spans - plain).max() > 1e-4  # the spans changed the condition
+    np.testing.assert_array_equal(other, plain)  # other markers are comments
+    source = _one_clip_timeline(home, [otio.schema.Marker("target", TR(RT(48000, 48000)))])
+    code = main(["otio", str(source), "--out", str(home / "p.otio"), "--device", "cpu"])
+    assert code == 2 and "marks a point; give it a duration" in capsys.readouterr().err
