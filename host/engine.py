@@ -22,6 +22,7 @@ import numpy as np
 from clapsep.errors import UserError
 from clapsep.files import cannot_write
 from clapsep.host.audio_io import Section
+from clapsep.host.encoded_cache import EncodedCache
 from clapsep.host.presets import Preset, QueryFields
 from clapsep.host.render import REST, ChannelMode, RenderedStem, RenderSettings, SeparateFn
 from clapsep.host.render_cache import RenderCache, cached_render
@@ -169,6 +170,7 @@ class Engine:
         cache: RenderCache | None = None,
         threads: int | None = None,
         precision: str = "fp32",
+        encoded_cache_mb: int = 0,
     ) -> None:
         self.package = load_package(package or default_package())
         self.separator = Separator(self.package, device, threads=threads, precision=precision)
@@ -176,6 +178,8 @@ class Engine:
             self.package, device, cache_dir=user_data_dir() / "cache" / "embeddings"
         )
         self.cache = cache
+        # Re-rendering the same clip under another query (the panel) skips the encoder.
+        self.encoded = EncodedCache(encoded_cache_mb << 20) if encoded_cache_mb > 0 else None
 
     @property
     def provider(self) -> str:
@@ -197,18 +201,21 @@ class Engine:
         """Windows -> their target under one condition [C], or their targets [K, B, S] under
         K conditions [K, C], from one encoder pass."""
         conditions = np.asarray(conditions, dtype=np.float32)
-        if conditions.ndim == 1:
+        one = conditions.ndim == 1
+        if one and self.encoded is None:
             row = conditions[None, :]
             return lambda batch: self.separator.separate(batch, row.repeat(batch.shape[0], 0))
 
         def separate(batch: np.ndarray) -> np.ndarray:
-            encoded = self.separator.encode(batch)
-            return np.stack(
-                [
-                    self.separator.decode(encoded, row[None, :].repeat(batch.shape[0], 0))
-                    for row in conditions
-                ]
-            )
+            if self.encoded is None:
+                encoded = self.separator.encode(batch)
+            else:
+                encoded = self.encoded.encode(batch, self.separator.encode)
+            targets = [
+                self.separator.decode(encoded, row[None, :].repeat(batch.shape[0], 0))
+                for row in np.atleast_2d(conditions)
+            ]
+            return targets[0] if one else np.stack(targets)
 
         return separate
 

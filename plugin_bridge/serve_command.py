@@ -13,7 +13,11 @@ from pathlib import Path
 import platformdirs
 
 from clapsep.errors import UserError
-from clapsep.host.cli.options import add_engine_options, open_engine
+from clapsep.host.cli.options import (
+    INTERACTIVE_ENCODED_CACHE_MB,
+    add_engine_options,
+    open_engine,
+)
 from clapsep.paths import APP_NAME, user_data_dir
 from clapsep.plugin_bridge.options import MAX_BODY
 
@@ -40,7 +44,7 @@ def _run(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise UserError(f"--port must be 1..65535, got {args.port}")
     token = load_or_create_token(token_file)
-    engine = open_engine(args)
+    engine = open_engine(args, encoded_cache_mb=INTERACTIVE_ENCODED_CACHE_MB)
     config = ServiceConfig(
         token=token,
         render_dir=render_dir,

@@ -31,6 +31,9 @@ def add_engine_options(parser: argparse._ActionsContainer) -> None:
     )
 
 
+INTERACTIVE_ENCODED_CACHE_MB = 512  # the panel and the service: a few clips' encoded windows
+
+
 def engine_loader(
     model: str | None,
     device: str,
@@ -38,22 +41,40 @@ def engine_loader(
     cache: bool = True,
     jobs: int = 1,
     precision: str = "fp32",
+    encoded_cache_mb: int = 0,
 ) -> Callable[[], Engine]:
     """Check the package folder now; return the slow part, the load, for later.
 
     The panel runs the load off its UI thread. `cache`: render through the render cache;
-    `jobs`: how many renders share the cores (each session gets its share of them).
+    `jobs`: how many renders share the cores (each session gets its share of them);
+    `encoded_cache_mb`: memory for encoded windows, for front ends that re-render a clip
+    under another query (the panel, the service).
     """
     package = Path(model).expanduser() if model else None
     if package is not None and not package.is_dir():
         raise UserError(f"model package not found: {model}")
     threads = max(1, usable_cores() // jobs)
     return lambda: Engine(
-        package, device, RenderCache() if cache else None, threads=threads, precision=precision
+        package,
+        device,
+        RenderCache() if cache else None,
+        threads=threads,
+        precision=precision,
+        encoded_cache_mb=encoded_cache_mb,
     )
 
 
-def open_engine(args: argparse.Namespace, *, cache: bool = True, jobs: int = 1) -> Engine:
+def open_engine(
+    args: argparse.Namespace, *, cache: bool = True, jobs: int = 1, encoded_cache_mb: int = 0
+) -> Engine:
     """The engine that `--model` and `--device` name, loaded."""
     precision = getattr(args, "precision", "fp32")
-    return engine_loader(args.model, args.device, cache=cache, jobs=jobs, precision=precision)()
+    load = engine_loader(
+        args.model,
+        args.device,
+        cache=cache,
+        jobs=jobs,
+        precision=precision,
+        encoded_cache_mb=encoded_cache_mb,
+    )
+    return load()
