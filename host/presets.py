@@ -30,6 +30,7 @@ from clapsep.errors import UserError
 from clapsep.files import write_json_atomic
 from clapsep.host.chains import EffectSpec, parse_chain
 from clapsep.host.render import REST, STEMS, check_split_names
+from clapsep.host.runtime.sessions import PRECISIONS
 from clapsep.paths import user_data_dir
 
 PRESET_FORMAT = "clapsep-preset"
@@ -87,6 +88,7 @@ class Preset(QueryFields):
     pre_chain: tuple[EffectSpec, ...] = ()
     post_chain: tuple[EffectSpec, ...] = ()
     split: tuple[SplitStem, ...] = ()
+    precision: str | None = None  # the render's --precision when the command names none
 
     def __post_init__(self) -> None:
         if self.split and self.stems == STEMS:  # the default: every stem of the split
@@ -114,6 +116,10 @@ class Preset(QueryFields):
             raise UserError(f"preset {self.name!r}: stems and gains must name {', '.join(known)}")
         if self.atten_limit_db is not None and self.atten_limit_db < 0:
             raise UserError(f"preset {self.name!r}: attenuation limit must be >= 0 dB")
+        if self.precision is not None and self.precision not in PRECISIONS:
+            raise UserError(
+                f"preset {self.name!r}: precision must be one of {', '.join(PRECISIONS)}"
+            )
 
     @classmethod
     def with_query(

@@ -97,3 +97,37 @@ def test_auto_picks_bf16_once_its_gate_held_for_the_package_and_remembers_it(
     record.write_text(json.dumps({"bf16_snr_db": BF16_GATE_DB - 1}))  # as if it had failed
     assert Separator(pkg, device="cpu", precision="auto").precision == "fp32"
     assert auto_precision(pkg, "cuda") == "fp32"  # a GPU device keeps its own graphs
+
+
+def _preset_file(tmp_path: Path, precision: object) -> Path:
+    path = tmp_path / f"tone-{precision}.json"
+    preset = {"format": "clapsep-preset", "version": 1, "name": "Tone", "positive_text": "a tone"}
+    path.write_text(json.dumps({**preset, "precision": precision}))
+    return path
+
+
+@needs_bf16
+def test_a_presets_precision_applies_unless_the_command_line_names_one(
+    package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("CLAPSEP_DATA_DIR", str(tmp_path / "data"))
+    source = tmp_path / "clip.wav"
+    with AudioFile(str(source), "w", samplerate=32000, num_channels=1) as f:
+        f.write(realistic_signal(1.0, 32000)[None, :])
+    preset = _preset_file(tmp_path, "bf16")
+    ran = []
+    for extra in ([], ["--precision", "fp32"]):
+        out = tmp_path / f"out{len(ran)}"
+        argv = ["render", str(source), "--preset", str(preset), "--model", str(package)]
+        assert main([*argv, "--out", str(out), "--device", "cpu", "--json", *extra]) == 0
+        ran.append(json.loads(capsys.readouterr().out)["model"]["precision"])
+    assert ran == ["bf16", "fp32"]
+
+
+def test_a_preset_with_an_unknown_precision_is_refused_by_name(
+    package: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    argv = ["render", str(tmp_path / "x.wav"), "--preset", str(_preset_file(tmp_path, "int3"))]
+    (tmp_path / "x.wav").write_bytes(b"")
+    assert main([*argv, "--model", str(package)]) == 2
+    assert "preset 'Tone': precision must be one of auto, fp32, bf16" in capsys.readouterr().err

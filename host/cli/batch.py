@@ -252,7 +252,9 @@ def _batch(args: argparse.Namespace, stop: Stop) -> int:
         raise UserError("--jobs must be at least 1")
     out = _out_folder(args.out)
     jobs = min(args.jobs, len(files))
-    engine, request = build_request(args if args.ray is None else driver_args(args), jobs)
+    resolved = args if args.ray is None else driver_args(args)
+    engine, request = build_request(resolved, jobs)
+    args.precision = resolved.precision  # the preset's, when --precision was left out
     own = _own_outputs(request, files, out)
     files = [(source, rel) for source, rel in files if source.resolve() not in own]
     results: dict[int, FileResult] = {}

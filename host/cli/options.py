@@ -12,6 +12,7 @@ from pathlib import Path
 
 from clapsep.errors import UserError
 from clapsep.host.engine import Engine
+from clapsep.host.presets import Preset
 from clapsep.host.render_cache import RenderCache
 from clapsep.host.runtime.sessions import DEVICES, PRECISIONS, usable_cores
 
@@ -24,10 +25,10 @@ def add_engine_options(parser: argparse._ActionsContainer) -> None:
     parser.add_argument(
         "--precision",
         choices=PRECISIONS,
-        default="fp32",
         help="bf16: the separator on OpenVINO's CPU plugin (the [openvino] extra; CPUs with "
         "AVX512-BF16 or AMX), several times faster within a measured quality gate "
-        "(docs/benchmarks.md); auto: bf16 where it runs and its gate held for the package",
+        "(docs/benchmarks.md); auto: bf16 where it runs and its gate held for the package "
+        "(default: the preset's precision, else fp32)",
     )
 
 
@@ -40,7 +41,7 @@ def engine_loader(
     *,
     cache: bool = True,
     jobs: int = 1,
-    precision: str = "fp32",
+    precision: str | None = None,
     encoded_cache_mb: int = 0,
 ) -> Callable[[], Engine]:
     """Check the package folder now; return the slow part, the load, for later.
@@ -48,7 +49,7 @@ def engine_loader(
     The panel runs the load off its UI thread. `cache`: render through the render cache;
     `jobs`: how many renders share the cores (each session gets its share of them);
     `encoded_cache_mb`: memory for encoded windows, for front ends that re-render a clip
-    under another query (the panel, the service).
+    under another query (the panel, the service); `precision` None is fp32.
     """
     package = Path(model).expanduser() if model else None
     if package is not None and not package.is_dir():
@@ -59,16 +60,22 @@ def engine_loader(
         device,
         RenderCache() if cache else None,
         threads=threads,
-        precision=precision,
+        precision=precision or "fp32",
         encoded_cache_mb=encoded_cache_mb,
     )
+
+
+def take_preset_precision(args: argparse.Namespace, preset: Preset) -> None:
+    """A preset's precision stands in for a `--precision` the command line left out."""
+    if getattr(args, "precision", None) is None:
+        args.precision = preset.precision
 
 
 def open_engine(
     args: argparse.Namespace, *, cache: bool = True, jobs: int = 1, encoded_cache_mb: int = 0
 ) -> Engine:
-    """The engine that `--model` and `--device` name, loaded."""
-    precision = getattr(args, "precision", "fp32")
+    """The engine that `--model`, `--device` and `--precision` name, loaded."""
+    precision = getattr(args, "precision", None)
     load = engine_loader(
         args.model,
         args.device,

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from clapsep.errors import UserError
 from clapsep.files import cannot_write, sweep_stale_temps
 from clapsep.host.audio_io import Section, SourceReader
-from clapsep.host.cli.options import add_engine_options, open_engine
+from clapsep.host.cli.options import add_engine_options, open_engine, take_preset_precision
 from clapsep.host.cli.stopping import Stop, stop_on_signals
 from clapsep.host.engine import Engine, RenderInput, RenderOutcome, RenderRequest, stem_records
 from clapsep.host.presets import Preset, SplitStem, resolve_preset
@@ -250,6 +250,7 @@ def build_request(args: argparse.Namespace, jobs: int = 1) -> tuple[Engine, Rend
     preset = preset_for(args)
     if uses_spans(preset):
         raise UserError("span queries take their sound from each input: use clapsep render")
+    take_preset_precision(args, preset)
     engine = open_engine(args, cache=not args.no_cache, jobs=jobs)
     return engine, prepare_request(engine, args, preset)
 
@@ -353,6 +354,7 @@ def _render(args: argparse.Namespace, stop: Stop) -> int:
     out = make_out_folder(args.out)
     inputs = [RenderInput(source, out or source.parent) for source in sources]
     check_outputs_free(preset, args, inputs)
+    take_preset_precision(args, preset)
     engine = open_engine(args, cache=not args.no_cache)
     if not args.json:
         print(
