@@ -115,6 +115,10 @@ local function region_on(name, channels, seconds, position, start)
   return r
 end
 local selected = { region_on('Dialog', 1, 3, 72000, 24000), region_on('Gtr', 2, 3, 240000, 48000) }
+for _, range in ipairs(d.ranges) do -- range markers, as Locations > New Range makes them
+  Session:locations():add_range(Temporal.timepos_t(range[1]), Temporal.timepos_t(range[2]))
+    :set_name(range[3])
+end
 local seen = J.array()
 for i, r in ipairs(selected) do
   seen[i] = { position = r:position():samples(), start = r:start():samples(),
@@ -178,14 +182,23 @@ close_session()
 """
 
 
-def _ardour_run(home: Path, answers: dict[str, str], cancel_at: int | None = None) -> dict:
+def _ardour_run(
+    home: Path,
+    answers: dict[str, str],
+    cancel_at: int | None = None,
+    ranges: tuple[tuple[int, int, str], ...] = (),
+) -> dict:
     import sys
 
     exe = home / "clapsep"
     exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m clapsep.host "$@"\n')
     exe.chmod(0o755)
     given = home / "input.json"
-    data = {"session": str(home / "session"), "answers": {"exe": str(exe), **answers}}
+    data = {
+        "session": str(home / "session"),
+        "answers": {"exe": str(exe), **answers},
+        "ranges": [list(r) for r in ranges],
+    }
     given.write_text(json.dumps(data | ({"cancel_at": cancel_at} if cancel_at else {})))
     script = home / "run.lua"
     script.write_text(
@@ -256,3 +269,23 @@ def test_cancel_in_the_progress_window_stops_the_render_and_imports_nothing(home
     assert log["imports"] == [] and log["messages"] == [] and log["done"]
     (result,) = (Path(log["session"]) / "clapsep").glob("*.result.json")
     assert json.loads(result.read_text())["status"] == "cancelled"
+
+
+def test_target_and_remove_range_markers_become_spans_in_region_source_seconds(
+    home: Path,
+) -> None:
+    ranges = ((48000, 96000, "Target"), (300000, 400000, " remove"), (0, 400000, "verse"))
+    log = _ardour_run(home, ANSWERS | {"stems": "target"}, ranges=ranges)
+    assert log["messages"] == [] and len(log["imports"]) == 3
+    (job,) = (Path(log["session"]) / "clapsep").glob("job-*[0-9].json")
+    dialog, gtr_left, gtr_right = json.loads(job.read_text())["clips"]
+    d, g = log["regions"]  # session sample s plays source second (start + s - position) / rate
+
+    def seconds(region: dict, sample: int) -> float:
+        return (region["start"] + sample - region["position"]) / 48000
+
+    assert dialog["query_spans"] == [[seconds(d, d["position"]), seconds(d, 96000)]]
+    assert "negative_spans" not in dialog
+    for clip in (gtr_left, gtr_right):  # the region ends at 336000
+        assert clip["negative_spans"] == [[seconds(g, 300000), seconds(g, 336000)]]
+        assert "query_spans" not in clip

@@ -152,6 +152,64 @@ def test_ardour_regions_give_one_clip_per_channel_file_numbered_by_channel(
     assert {(c["position"], c["source_in"], c["source_out"]) for c in clips} == {(2.0, 0.5, 1.5)}
 
 
+def test_reaper_target_and_remove_regions_become_merged_spans_in_source_seconds(
+    tmp_path: Path,
+) -> None:
+    item = {
+        "id": "g",
+        "source": "/a.wav",
+        "position": 10.0,
+        "length": 4.0,
+        "startoffs": 0.5,
+        "playrate": 1.5,
+        "section_offset": 2.0,
+    }  # timeline t plays source 2.5 + (t - 10) * 1.5
+    marks = [
+        {"name": " Target ", "start": 9.0, "stop": 10.5},  # from the item start
+        {"name": "target", "start": 10.25, "stop": 11.0},  # overlaps the first: joined
+        {"name": "TARGET", "start": 13.5, "stop": 20.0},  # outside the cut, inside the item
+        {"name": "remove", "start": 11.0, "stop": 11.5},
+        {"name": "removed", "start": 10.0, "stop": 14.0},
+        {"name": "target", "start": 14.0, "stop": 15.0},  # only touches the item's end
+    ]
+    clip, bare = lua(
+        tmp_path,
+        """local d = input()
+print(J.encode({ J.reaper_clip(d.item, { start = 12.0, stop = 13.0 }, d.marks),
+                 (J.reaper_clip(d.item, nil, {})) }))""",
+        {"item": item, "marks": marks},
+    )
+    assert (clip["source_in"], clip["source_out"]) == pytest.approx((5.5, 7.0))
+    assert clip["query_spans"] == [pytest.approx([2.5, 4.0]), pytest.approx([7.75, 8.5])]
+    assert clip["negative_spans"] == [pytest.approx([4.0, 4.75])]
+    assert "query_spans" not in bare and "negative_spans" not in bare
+
+
+def test_ardour_range_markers_become_spans_of_every_channel_clip(tmp_path: Path) -> None:
+    region = {
+        "id": "7",
+        "sources": ["/s/L.wav", "/s/R.wav"],
+        "position": 96000,
+        "start": 24000,
+        "length": 48000,
+    }  # session sample s plays source second (24000 + s - 96000) / 48000
+    marks = [
+        {"name": "Target", "start": 72000, "stop": 120000},
+        {"name": "remove ", "start": 130000, "stop": 200000},
+        {"name": "remove", "start": 0, "stop": 96000},  # ends where the region starts
+    ]
+    clips, _ = lua(
+        tmp_path,
+        "local d = input(); print(J.encode({ J.ardour_clips(d.region, 48000, d.marks) }))",
+        {"region": region, "marks": marks},
+    )
+    for clip in clips:
+        assert clip["query_spans"] == [[0.5, 1.0]]
+        assert clip["negative_spans"] == [pytest.approx([58000 / 48000, 1.5])]
+    spec = parse_job({"clips": clips, "query": {"positive": "speech"}})
+    assert spec.clips[1].query_spans == [[0.5, 1.0]]
+
+
 def test_jobs_built_in_lua_are_valid_jobs(tmp_path: Path) -> None:
     clips = [
         {
@@ -313,6 +371,16 @@ reaper = {
     return true, table.concat(d.answers, '\t')
   end,
   GetSet_LoopTimeRange = function() return d.time_sel[1], d.time_sel[2] end,
+  CountProjectMarkers = function()
+    local regions = 0
+    for _, m in ipairs(d.markers) do if m.region then regions = regions + 1 end end
+    return #d.markers, #d.markers - regions, regions
+  end,
+  EnumProjectMarkers2 = function(_, i)
+    local m = d.markers[i + 1]
+    if not m then return 0 end
+    return i + 1, m.region, m.start, m.stop or 0, m.name, i + 1
+  end,
   CountSelectedMediaItems = function() return #handles end,
   GetSelectedMediaItem = function(_, i) return handles[i + 1] end,
   GetActiveTake = function(item) return { data = item.data } end,
@@ -434,6 +502,7 @@ def _reaper_run(
     answers: dict[str, str] | None = None,
     tracks: tuple[str, ...] = ("Vox",),
     time_sel: tuple[float, float] = (0, 0),
+    markers: tuple[dict, ...] = (),
     project_file: str | None = None,
     exe: Path | None = None,
 ) -> dict:
@@ -454,8 +523,9 @@ def _reaper_run(
         "stems": "target,residual",
         "exe": str(exe),
         "place": "tracks",
+        "time_sel": "render",
     } | (answers or {})
-    order = ("preset", "query", "negative", "stems", "exe", "place")
+    order = ("preset", "query", "negative", "stems", "exe", "place", "time_sel")
     return lua(
         home,
         REAPER_HARNESS,
@@ -463,6 +533,7 @@ def _reaper_run(
             "items": [{"source": str(source), **it} for it in (items or [ITEM_A, ITEM_B])],
             "tracks": list(tracks),
             "time_sel": list(time_sel),
+            "markers": list(markers),
             "events": events or [],
             "answers": [given[k] for k in order],
             "project_file": project_file
@@ -499,7 +570,7 @@ def test_reaper_script_places_stems_on_new_tracks_in_one_undo_step(home: Path) -
     state = _reaper_run(home, 3, answers={"negative": "music"})
     assert state["messages"] == [] and state["undo"] == ["begin", "end: CLAPSep: add stems"]
     assert [t["name"] for t in state["tracks"]] == ["Vox", "Vox - target", "Vox - residual"]
-    assert len(state["dialog"]["captions"]) == 6
+    assert len(state["dialog"]["captions"]) == 7
     (job,) = _jobs(home / "songs" / "clapsep")  # beside the project file
     assert json.loads(job.read_text())["query"] == {
         "positive": "a person speaking",
@@ -604,7 +675,31 @@ def test_reaper_script_adds_takes_to_whole_items_and_tracks_for_cut_ones(home: P
     state = _reaper_run(home, 3, answers={"place": "takes"}, time_sel=(5.0, 21.0))
     # keeps item A whole, cuts item B at 21 s
     assert state["source_takes"] == [2, 0] and state["undo"] == ["begin", "end: CLAPSep: add stems"]
+    (job,) = _jobs(home / "songs" / "clapsep")
+    assert not any("query_spans" in c for c in json.loads(job.read_text())["clips"])
     assert [t["name"] for t in state["tracks"]] == ["Vox", "Vox - target", "Vox - residual"]
     for track in state["tracks"][1:]:
         (item,) = track["items"]
         assert (item["values"]["D_POSITION"], item["values"]["D_LENGTH"]) == (20.0, 1.0)
+
+
+def test_reaper_regions_and_a_target_time_selection_become_spans_of_whole_items(
+    home: Path,
+) -> None:
+    markers = (
+        {"region": True, "name": " Target ", "start": 9.5, "stop": 10.5},
+        {"region": True, "name": "REMOVE", "start": 11.5, "stop": 21.0},
+        {"region": True, "name": "verse", "start": 10.0, "stop": 22.0},
+        {"region": False, "name": "target", "start": 21.5},
+    )
+    state = _reaper_run(
+        home, 3, answers={"time_sel": "target"}, time_sel=(21.0, 21.5), markers=markers
+    )
+    assert state["messages"] == [] and len(state["tracks"]) == 3
+    for track in state["tracks"][1:]:  # the time selection did not cut the items
+        assert [p[:2] for p in _placed(track)] == [(10.0, 2.0), (20.0, 2.0)]
+    (job,) = _jobs(home / "songs" / "clapsep")
+    a, b = json.loads(job.read_text())["clips"]
+    # item A plays source 0.5 + (t - 10); item B, at playrate 0.5, 0.25 + (t - 20) * 0.5
+    assert a["query_spans"] == [[0.5, 1.0]] and a["negative_spans"] == [[2.0, 2.5]]
+    assert b["query_spans"] == [[0.75, 1.0]] and b["negative_spans"] == [[0.25, 0.75]]

@@ -4,8 +4,10 @@ ardour {
   license = "GPL-3.0-or-later",
   description = [[Renders the selected audio regions with `clapsep job` in the background
 (a progress window with Cancel) and imports each stem the job returns as a new track
-"<track> - <stem>" at exactly the region's position. Needs clapsep_job.lua beside this
-script and the clapsep program on PATH (or set CLAPSEP to its path).]]
+"<track> - <stem>" at exactly the region's position. Range markers named "target" or
+"remove" over a region are example spans of what to keep or take out. Needs
+clapsep_job.lua beside this script and the clapsep program on PATH (or set CLAPSEP to its
+path).]]
 }
 
 function factory ()
@@ -30,6 +32,14 @@ function factory ()
       return region:name()
     end
 
+    -- Range markers (not the session, loop or punch range) as marks, in samples.
+    local marks = {}
+    for loc in Session:locations():list():iter() do
+      if loc:is_range_marker() then
+        marks[#marks + 1] = { name = loc:name(), start = loc:start():samples(), stop = loc:_end():samples() }
+      end
+    end
+
     local rate = Session:nominal_sample_rate()
     local clips, channel_of, position_of = {}, {}, {}
     for r in Editor:get_selection().regions:regionlist():iter() do
@@ -42,7 +52,7 @@ function factory ()
         local region_clips, channels = J.ardour_clips({
           id = r:to_stateful():id():to_s(), sources = sources, track = track_name(r),
           position = r:position():samples(), start = r:start():samples(), length = r:length():samples(),
-        }, rate)
+        }, rate, marks)
         for _, clip in ipairs(region_clips) do
           clips[#clips + 1] = clip
           channel_of[clip.id] = channels[clip.id]

@@ -2,9 +2,9 @@
 --
 -- Pure Lua 5.3/5.4 (no C modules: a DAW's embedded Lua cannot load Debian's lua-cjson):
 -- a small JSON encoder/decoder for the job and result files, the maths that turns a
--- timeline item into a source section, and the shell line that runs `clapsep job` in
--- the background. Tested under a stock lua5.4 (tests/test_bridge_lua.py); the DAW
--- scripts only add the API calls around it.
+-- timeline item into a source section and marked ranges into spans of that source, and
+-- the shell line that runs `clapsep job` in the background. Tested under a stock lua5.4
+-- (tests/test_bridge_lua.py); the DAW scripts only add the API calls around it.
 
 local M = {}
 
@@ -125,6 +125,47 @@ function M.decode(text)
   return result
 end
 
+-- Spans ------------------------------------------------------------------------------
+
+-- A REAPER region or an Ardour range marker named `target` or `remove` (any case, spaces
+-- around ignored) marks where the target sounds alone or what to take out: the job clip
+-- key it fills, else nil.
+local SPAN_KEYS = { target = 'query_spans', remove = 'negative_spans' }
+
+function M.span_key(name)
+  return SPAN_KEYS[(name or ''):lower():match('^%s*(.-)%s*$')]
+end
+
+-- Spans in order, those that overlap or touch joined into one.
+local function merged(spans)
+  table.sort(spans, function(a, b) return a[1] < b[1] end)
+  local out = M.array()
+  for _, span in ipairs(spans) do
+    local last = out[#out]
+    if last and span[1] <= last[2] then last[2] = math.max(last[2], span[2])
+    else out[#out + 1] = { span[1], span[2] } end
+  end
+  return out
+end
+
+-- Adds to `clip` the parts of `marks` ({ name, start, stop } in timeline units) that lie
+-- within the timeline range first..last, as `query_spans` and `negative_spans` in seconds
+-- of the clip's source: `to_source(t)` maps timeline time t there. A kind without spans
+-- stays out of the clip. Returns the clip.
+function M.add_spans(clip, marks, first, last, to_source)
+  local found = {}
+  for _, mark in ipairs(marks or {}) do
+    local key = M.span_key(mark.name)
+    local a, b = math.max(mark.start, first), math.min(mark.stop, last)
+    if key and b > a then
+      found[key] = found[key] or {}
+      table.insert(found[key], { to_source(a), to_source(b) })
+    end
+  end
+  for key, spans in pairs(found) do clip[key] = merged(spans) end
+  return clip
+end
+
 -- Timeline maths ---------------------------------------------------------------------
 
 -- REAPER take I_CHANMODE: 2 = mono downmix; the others (normal, reverse, one side) keep
@@ -134,25 +175,29 @@ local function reaper_channel_mode(chanmode)
 end
 
 -- A REAPER item (D_POSITION, D_LENGTH, take D_STARTOFFS, D_PLAYRATE, I_CHANMODE) as a job
--- clip, cut to the time selection when one overlaps it; nil when nothing is left. The
--- take's start offset and playrate map the timeline to the source: timeline time t plays
--- source time D_STARTOFFS + (t - D_POSITION) * D_PLAYRATE. `item.section_offset` is where
--- a section source starts in its parent file (PCM_Source_GetSectionInfo), as D_STARTOFFS
--- counts from the section's start. The second value says how to place the stems back: at
--- `position` for `length` seconds with the take's playrate, so a stem of
+-- clip, cut to `cut` (the time selection) when that overlaps it; nil when nothing is left.
+-- The take's start offset and playrate map the timeline to the source: timeline time t
+-- plays source time D_STARTOFFS + (t - D_POSITION) * D_PLAYRATE. `item.section_offset` is
+-- where a section source starts in its parent file (PCM_Source_GetSectionInfo), as
+-- D_STARTOFFS counts from the section's start. `marks` (project time) over the item, cut
+-- or not, become its spans (M.add_spans). The second value says how to place the stems
+-- back: at `position` for `length` seconds with the take's playrate, so a stem of
 -- (last - first) * playrate seconds of source fills exactly the rendered part (`whole`:
 -- the item was not cut).
-function M.reaper_clip(item, time_sel)
+function M.reaper_clip(item, cut, marks)
   local first, last = item.position, item.position + item.length
-  if time_sel and time_sel.stop > time_sel.start then
-    first, last = math.max(first, time_sel.start), math.min(last, time_sel.stop)
+  if cut and cut.stop > cut.start then
+    first, last = math.max(first, cut.start), math.min(last, cut.stop)
   end
   if last <= first then return nil end
   local rate = item.playrate or 1.0
-  local source_in = (item.section_offset or 0) + item.startoffs + (first - item.position) * rate
-  return { id = item.id, source = item.source, track = item.track or '', position = first,
-           source_in = source_in, source_out = source_in + (last - first) * rate,
-           channel_mode = reaper_channel_mode(item.chanmode) },
+  local function to_source(t)
+    return (item.section_offset or 0) + item.startoffs + (t - item.position) * rate
+  end
+  local clip = { id = item.id, source = item.source, track = item.track or '', position = first,
+                 source_in = to_source(first), source_out = to_source(last),
+                 channel_mode = reaper_channel_mode(item.chanmode) }
+  return M.add_spans(clip, marks, item.position, item.position + item.length, to_source),
          { position = first, length = last - first, playrate = rate, chanmode = item.chanmode,
            whole = first == item.position and last == item.position + item.length }
 end
@@ -161,12 +206,15 @@ end
 -- the session rate) as job clips, in seconds. Ardour keeps each channel of a region in
 -- its own mono file, so a stereo region gives one clip per channel ("<id>:<n>"); the
 -- second value maps such a clip's id to its channel number (none for a mono region).
-function M.ardour_clips(region, sample_rate)
+-- `marks` (range markers, in samples) over the region become each clip's spans.
+function M.ardour_clips(region, sample_rate, marks)
+  local first, last = region.position, region.position + region.length
+  local function to_source(t) return (region.start + t - first) / sample_rate end
   local clips, channels = {}, {}
   for n, source in ipairs(region.sources) do
-    clips[n] = { id = region.id .. ':' .. n, source = source, track = region.track or '',
-                 position = region.position / sample_rate, source_in = region.start / sample_rate,
-                 source_out = (region.start + region.length) / sample_rate }
+    clips[n] = M.add_spans({ id = region.id .. ':' .. n, source = source, track = region.track or '',
+                             position = first / sample_rate, source_in = to_source(first),
+                             source_out = to_source(last) }, marks, first, last, to_source)
     if #region.sources > 1 then channels[clips[n].id] = n end
   end
   return clips, channels

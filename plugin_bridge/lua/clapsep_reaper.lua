@@ -1,10 +1,12 @@
 -- @description CLAPSep: isolate a sound in the selected items (stems on new tracks or takes)
--- @about Renders the selected items (cut to the time selection, when there is one) with
---   `clapsep job` in the background and puts each stem the job returns on a new track
---   "<track> - <stem>" below the source track (or, when asked, as a new take of a wholly
---   rendered item), at exactly the item's position, length, playrate and channel mode, in
---   one undo step. Needs clapsep_job.lua in the same folder. The settings (preset, query,
---   negative query, stems, path of clapsep, tracks or takes) are asked for and remembered.
+-- @about Renders the selected items (cut to the time selection, unless it is asked to be
+--   a target instead) with `clapsep job` in the background and puts each stem the job
+--   returns on a new track "<track> - <stem>" below the source track (or, when asked, as a
+--   new take of a wholly rendered item), at exactly the item's position, length, playrate
+--   and channel mode, in one undo step. Regions named "target" or "remove" over an item
+--   are example spans of what to keep or take out. Needs clapsep_job.lua in the same
+--   folder. The settings (preset, query, negative query, stems, path of clapsep, tracks or
+--   takes, what the time selection does) are asked for and remembered.
 
 local script_path = ({ reaper.get_action_context() })[2]
 package.path = script_path:match('^(.*[/\\])') .. '?.lua;' .. package.path
@@ -13,11 +15,12 @@ local J = require('clapsep_job')
 local EXT = 'clapsep'
 local WINDOWS = reaper.GetOS():match('Win') ~= nil
 
-local FIELDS = { 'preset', 'query', 'negative', 'stems', 'exe', 'place' }
+local FIELDS = { 'preset', 'query', 'negative', 'stems', 'exe', 'place', 'time_sel' }
 local CAPTIONS = { 'Preset name (or empty)', 'Query text (or empty)', 'Not this (or empty)',
-                   'Stems (empty: the preset\'s)', 'clapsep program', 'Put stems on (tracks/takes)' }
+                   'Stems (empty: the preset\'s)', 'clapsep program', 'Put stems on (tracks/takes)',
+                   'Time selection (render/target)' }
 local DEFAULTS = { preset = '', query = '', negative = '', stems = 'target,residual', exe = 'clapsep',
-                   place = 'tracks' }
+                   place = 'tracks', time_sel = 'render' }
 
 local function ask()
   local saved = {}
@@ -54,10 +57,10 @@ local function source_of(take)
   return reaper.GetMediaSourceFileName(source), offset
 end
 
-local function collect()
-  local ts_start, ts_end = reaper.GetSet_LoopTimeRange(false, false, 0, 0, false)
-  local time_sel = ts_end > ts_start and { start = ts_start, stop = ts_end } or nil
-  local clips, places, skipped = {}, {}, {}
+-- The selected audio items as J.reaper_clip takes them, with what placing their stems
+-- needs; reversed items are named in `skipped`.
+local function selected_items()
+  local items, skipped = {}, {}
   for i = 0, reaper.CountSelectedMediaItems(0) - 1 do
     local item = reaper.GetSelectedMediaItem(0, i)
     local take = reaper.GetActiveTake(item)
@@ -66,29 +69,56 @@ local function collect()
       local track = reaper.GetMediaItem_Track(item)
       local _, track_name = reaper.GetSetMediaTrackInfo_String(track, 'P_NAME', '', false)
       local _, guid = reaper.GetSetMediaItemInfo_String(item, 'GUID', '', false)
-      local clip, place = nil, nil
       if path then
-        clip, place = J.reaper_clip({
+        items[#items + 1] = {
           id = guid, source = path, track = track_name, section_offset = section_offset,
           position = reaper.GetMediaItemInfo_Value(item, 'D_POSITION'),
           length = reaper.GetMediaItemInfo_Value(item, 'D_LENGTH'),
           startoffs = reaper.GetMediaItemTakeInfo_Value(take, 'D_STARTOFFS'),
           playrate = reaper.GetMediaItemTakeInfo_Value(take, 'D_PLAYRATE'),
           chanmode = math.floor(reaper.GetMediaItemTakeInfo_Value(take, 'I_CHANMODE')),
-        }, time_sel)
+          handle = item, track_handle = track,
+          preserve_pitch = reaper.GetMediaItemTakeInfo_Value(take, 'B_PPITCH'),
+        }
       else
         local _, name = reaper.GetSetMediaItemTakeInfo_String(take, 'P_NAME', '', false)
         skipped[#skipped + 1] = name .. ': reversed items are not rendered (un-reverse it first)'
       end
-      if clip then
-        clips[#clips + 1] = clip
-        place.item, place.track = item, track
-        place.preserve_pitch = reaper.GetMediaItemTakeInfo_Value(take, 'B_PPITCH')
-        places[guid] = place
-      end
     end
   end
-  return clips, places, skipped
+  return items, skipped
+end
+
+-- The project's regions as marks (J.add_spans keeps those named target or remove).
+local function regions()
+  local marks = {}
+  for i = 0, reaper.CountProjectMarkers(0) - 1 do
+    local _, is_region, start, stop, name = reaper.EnumProjectMarkers2(0, i)
+    if is_region then marks[#marks + 1] = { name = name, start = start, stop = stop } end
+  end
+  return marks
+end
+
+-- The job clips of `items` and how to place each one's stems. The time selection cuts
+-- the items, or with `as_target` renders them whole and is one more target region.
+local function collect(items, as_target)
+  local ts_start, ts_end = reaper.GetSet_LoopTimeRange(false, false, 0, 0, false)
+  local cut = ts_end > ts_start and { start = ts_start, stop = ts_end } or nil
+  local marks = regions()
+  if cut and as_target then
+    marks[#marks + 1] = { name = 'target', start = cut.start, stop = cut.stop }
+    cut = nil
+  end
+  local clips, places = {}, {}
+  for _, item in ipairs(items) do
+    local clip, place = J.reaper_clip(item, cut, marks)
+    if clip then
+      clips[#clips + 1] = clip
+      place.item, place.track, place.preserve_pitch = item.handle, item.track_handle, item.preserve_pitch
+      places[item.id] = place
+    end
+  end
+  return clips, places
 end
 
 -- Where the job, its log and the stems go: `clapsep/` beside the project file. An unsaved
@@ -211,14 +241,15 @@ local function poll(job, places)
 end
 
 local function main()
-  local clips, places, skipped = collect()
-  if #clips == 0 then
-    local why = #skipped > 0 and table.concat(skipped, '\n')
-      or 'Select audio items (and optionally a time selection) first.'
-    return reaper.ShowMessageBox(why, 'CLAPSep', 0)
+  local items, skipped = selected_items()
+  local nothing = 'Select audio items (and optionally a time selection) first.'
+  if #items == 0 then
+    return reaper.ShowMessageBox(#skipped > 0 and table.concat(skipped, '\n') or nothing, 'CLAPSep', 0)
   end
   local options = ask()
   if not options then return end
+  local clips, places = collect(items, options.time_sel:match('^%s*target') ~= nil)
+  if #clips == 0 then return reaper.ShowMessageBox(nothing, 'CLAPSep', 0) end
   local folder = job_folder()
   reaper.RecursiveCreateDirectory(folder, 0)
   local job_path = J.new_job_path(folder, os.time())
