@@ -9,13 +9,14 @@ speech clip, one music clip and one effect (nature, animal, vehicle, machine or 
 
 - split: `--split speech=... music=... effect=<its caption>` with the partition;
 - alone: each of the three queries as its own one-query render (its target);
-- SDRi of every stem (SI-SDR of the estimate minus that of the mixture, against the source),
-  and the largest |stems + rest - input| of each split.
+- SDRi of every stem (plain SDR of the estimate minus that of the mixture, against the
+  source, as the model card's `SDRi`), and the largest |stems + rest - input| of each split.
 
 Span queries: the speech (then the music) clip's first 2 s play alone before the 5 s mixture
 (7 s in all, the continuation of the same clip under the other two). Scored on the mixture
 part against the target source, three ways: text alone, the 2 s span of the clip itself
-(`--query-span 0:2`), and a 5-shot audio query of other held-out clips of that label.
+(`--query-span 0:2`), and a 5-shot audio query of five other held-out clips of that
+category (never the target's own clip).
 
 Prints a table and writes JSON (default `bench/results/split_quality.json`).
 """
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from bench.workers import ROOT, write_report
+from clapsep.model.evaluation.metrics import sdr
 
 RATE = 32000
 SECONDS = 5.0
@@ -37,19 +39,6 @@ LEAD = 2.0  # seconds of the target alone before the mixture, for the span query
 GAINS_DB = {"speech": 0.0, "music": -5.0, "effect": -3.0}
 TEXT = {"speech": "a person speaking", "music": "music playing"}
 EFFECTS = {"nature", "animal", "vehicle", "machine", "ambience"}
-
-
-def si_sdr(estimate: np.ndarray, reference: np.ndarray) -> float:
-    reference = reference.astype(np.float64) - reference.mean()
-    estimate = estimate.astype(np.float64) - estimate.mean()
-    scale = (estimate @ reference) / max(reference @ reference, 1e-12)
-    target = scale * reference
-    return float(
-        10
-        * np.log10(
-            max(target @ target, 1e-20) / max((estimate - target) @ (estimate - target), 1e-20)
-        )
-    )
 
 
 def _read(path: Path, seconds: float, offset: float = 0.0) -> np.ndarray:
@@ -144,13 +133,14 @@ def main(argv: list[str] | None = None) -> int:
             stems = _stem_audio(outcome)
             sum_error = max(sum_error, float(np.abs(sum(stems.values()) - mixture).max()))
             for k, source in sources.items():
-                base = si_sdr(mixture, source)
-                split_sdri[k].append(si_sdr(stems[k], source) - base)
+                base = sdr(mixture, source)
+                split_sdri[k].append(sdr(stems[k], source) - base)
                 alone = engine.prepare(Preset(name=k, positive_text=queries[k]), overwrite=True)
                 (single,) = engine.render_many(alone, [RenderInput(mix_path, work / f"a{n}{k}")])
-                alone_sdri[k].append(si_sdr(_stem_audio(single)["target"], source) - base)
+                alone_sdri[k].append(sdr(_stem_audio(single)["target"], source) - base)
             for target in TEXT:
                 others = [k for k in sources if k != target]
+                others_of = [r for r in pools[target] if r["group"] != picks[target]["group"]]
                 lead = full[target]
                 clip = lead.copy()
                 clip[round(LEAD * RATE) :] += sum(sources[k] for k in others)
@@ -158,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 shots = [
                     _write(work / f"shot{n}{target}{i}.wav", _read(args.corpus / r["path"], 5.0))
                     for i, r in enumerate(
-                        pools[target][j] for j in rng.choice(len(pools[target]), 5, replace=False)
+                        others_of[j] for j in rng.choice(len(others_of), 5, replace=False)
                     )
                 ]
                 ways = {
@@ -172,9 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                     req = engine.prepare(preset, span_source=clip_path, overwrite=True)
                     (done,) = engine.render_many(req, [RenderInput(clip_path, work / f"q{n}")])
                     estimate = _stem_audio(done)["target"][round(LEAD * RATE) :]
-                    span_sdri[target][way].append(
-                        si_sdr(estimate, reference) - si_sdr(region, reference)
-                    )
+                    span_sdri[target][way].append(sdr(estimate, reference) - sdr(region, reference))
             print(f"mixture {n + 1}/{args.mixtures} done", flush=True)
 
     mean = statistics.fmean
