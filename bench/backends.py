@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from clapsep.export.signals import snr_db
+    from clapsep.signals import snr_db
 
     x, c, rate = _inputs(args.package, args.batch)
     encoder, decoder = args.package / "encoder.onnx", args.package / "decoder.onnx"

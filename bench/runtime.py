@@ -28,7 +28,7 @@ WINDOW = 327679
 
 def _windows() -> np.ndarray:
     """The 60 s realistic test signal cut into full windows (the last one zero-padded)."""
-    from clapsep.export.signals import realistic_signal
+    from clapsep.signals import realistic_signal
 
     count = math.ceil(AUDIO_SECONDS * RATE / WINDOW)
     audio = realistic_signal(AUDIO_SECONDS, RATE)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from clapsep.export.signals import cosine, realistic_signal, snr_db
+from clapsep.signals import cosine, realistic_signal, snr_db
 from clapsep.host.runtime import NoiseEstimator, QueryEncoder, QuerySpec, Separator, load_package
 from clapsep.host.runtime.package import ModelPackage
 from clapsep.model.clap import fit_query_audio

@@ -20,7 +20,7 @@ from clapsep.export.parity import (
     SNR_THRESHOLD_DB,
     check_package,
 )
-from clapsep.export.signals import realistic_signal, snr_db
+from clapsep.signals import realistic_signal, snr_db
 from clapsep.host.runtime import Separator, load_package
 from clapsep.model.checkpoints import save_model_dir
 from clapsep.package_format import MANIFEST_FILE, sha256_file

@@ -10,7 +10,7 @@ import pytest
 from pedalboard.io import AudioFile
 
 from clapsep.errors import UserError
-from clapsep.export.signals import realistic_signal, snr_db
+from clapsep.signals import realistic_signal, snr_db
 from clapsep.host.cli import main
 from clapsep.host.runtime import Separator, load_package
 from clapsep.host.runtime.openvino_cpu import OPENVINO_CPU, bf16_problem

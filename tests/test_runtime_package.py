@@ -10,7 +10,7 @@ import pytest
 
 from clapsep.errors import UserError
 from clapsep.export.package import ensure_untrained_package, load_source
-from clapsep.export.signals import realistic_signal, snr_db
+from clapsep.signals import realistic_signal, snr_db
 from clapsep.host.runtime import Separator, load_package
 from clapsep.host.runtime.sessions import open_session
 from clapsep.package_format import (

@@ -8,7 +8,7 @@ import torch
 from pedalboard.io import AudioFile
 
 from clapsep.errors import UserError
-from clapsep.export.signals import realistic_signal
+from clapsep.signals import realistic_signal
 from clapsep.host.runtime import QueryEncoder, QuerySpec, load_package
 from clapsep.host.runtime.queries import condition_embedding, fit_query_audio, mix_modalities
 from clapsep.model import clap, condition

@@ -43,6 +43,7 @@ from clapsep.package_format import (
     SEPARATOR_GRAPH,
 )
 from clapsep.paths import user_data_dir
+from clapsep.signals import realistic_signal, snr_db
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -536,21 +537,18 @@ def auto_precision(package: ModelPackage, device: str = "auto", threads: int | N
     mixture, condition = _gate_inputs(package)
     fp32 = Separator(package, "cpu", threads=threads, precision="fp32").separate(mixture, condition)
     bf16 = Separator(package, "cpu", threads=threads, precision="bf16").separate(mixture, condition)
-    error = np.sum((fp32.astype(np.float64) - bf16) ** 2, axis=1)
-    snr = float(np.min(10 * np.log10(np.sum(fp32.astype(np.float64) ** 2, axis=1) / error)))
+    snr = min(snr_db(a, b) for a, b in zip(fp32, bf16, strict=True))
     with contextlib.suppress(OSError):  # an unwritable data folder only costs a re-run
         write_json_atomic(record, {"package": package.name, "bf16_snr_db": round(snr, 2)})
     return "bf16" if snr >= BF16_GATE_DB else "fp32"
 
 
 def _gate_inputs(package: ModelPackage) -> tuple[np.ndarray, np.ndarray]:
-    """Two 3 s windows of tone, noise bursts and silence, under two fixed unit conditions."""
-    rate, rng = package.sample_rate, np.random.default_rng(20261203)
-    t = np.arange(3 * rate) / rate
-    tone = sum(0.2 / k * np.sin(2 * np.pi * 220 * k * t) for k in range(1, 6))
-    bursts = rng.standard_normal(t.size) * (np.sin(2 * np.pi * 1.5 * t) > 0.6) * 0.3
-    signal = (tone + bursts) * (t < 2.5)
+    """Two 3 s windows of the parity checks' structured signal, under two fixed unit
+    conditions."""
+    signal = realistic_signal(3.0, package.sample_rate, seed=20261203)
     mixture = np.stack([signal, signal[::-1] * 0.5]).astype(np.float32)
+    rng = np.random.default_rng(20261203)
     condition = rng.standard_normal((2, package.condition_dim)).astype(np.float32)
     return mixture, condition / np.linalg.norm(condition, axis=1, keepdims=True)
 

@@ -1,9 +1,9 @@
-"""Real-looking test audio and the two similarity measures of the parity checks (numpy only).
+"""Real-looking test audio and the similarity measures of the parity checks and of the
+runtime's precision gate (numpy only, so every part may use it).
 
 Noise alone hides errors that only show on structured signals (a tonal component
 through a mask, silence between events), so the signal has a vibrato harmonic tone,
-decaying noise bursts, a chirp and a silent gap. No torch here: the torch-free
-benchmark worker uses it too.
+decaying noise bursts, a chirp and a silent gap.
 """
 
 import numpy as np
