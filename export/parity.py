@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from clapsep.signals import cosine, realistic_signal, snr_db
 from clapsep.host.runtime import NoiseEstimator, QueryEncoder, QuerySpec, Separator, load_package
 from clapsep.host.runtime.package import ModelPackage
 from clapsep.model.clap import fit_query_audio
 from clapsep.model.condition import Query
 from clapsep.model.separator import CLAPSep
+from clapsep.signals import cosine, realistic_signal, snr_db
 
 SNR_THRESHOLD_DB = 60.0
 COSINE_THRESHOLD = 0.9999

@@ -20,10 +20,10 @@ from clapsep.export.parity import (
     SNR_THRESHOLD_DB,
     check_package,
 )
-from clapsep.signals import realistic_signal, snr_db
 from clapsep.host.runtime import Separator, load_package
 from clapsep.model.checkpoints import save_model_dir
 from clapsep.package_format import MANIFEST_FILE, sha256_file
+from clapsep.signals import realistic_signal, snr_db
 
 TWO_GB = 2 * 1024**3
 # The encoder/decoder pair computes what torch does, as the single graph did (127 dB on mini).

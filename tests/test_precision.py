@@ -10,10 +10,10 @@ import pytest
 from pedalboard.io import AudioFile
 
 from clapsep.errors import UserError
-from clapsep.signals import realistic_signal, snr_db
 from clapsep.host.cli import main
 from clapsep.host.runtime import Separator, load_package
 from clapsep.host.runtime.openvino_cpu import OPENVINO_CPU, bf16_problem
+from clapsep.signals import realistic_signal, snr_db
 
 needs_bf16 = pytest.mark.skipif(bf16_problem() is not None, reason=str(bf16_problem()))
 
@@ -54,14 +54,20 @@ def test_bf16_is_refused_in_one_line_without_openvino_or_off_the_cpu(
         Separator(pkg, device="cpu", precision="bf16")
 
 
+def _clip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seconds: float) -> Path:
+    """A mono 32 kHz clip of the structured signal, with a data folder of its own."""
+    monkeypatch.setenv("CLAPSEP_DATA_DIR", str(tmp_path / "data"))
+    source = tmp_path / "clip.wav"
+    with AudioFile(str(source), "w", samplerate=32000, num_channels=1) as f:
+        f.write(realistic_signal(seconds, 32000)[None, :])
+    return source
+
+
 @needs_bf16
 def test_a_bf16_render_is_not_served_from_an_fp32_render_of_the_same_clip(
     package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    monkeypatch.setenv("CLAPSEP_DATA_DIR", str(tmp_path / "data"))
-    source = tmp_path / "clip.wav"
-    with AudioFile(str(source), "w", samplerate=32000, num_channels=1) as f:
-        f.write(realistic_signal(2.0, 32000)[None, :])
+    source = _clip(tmp_path, monkeypatch, 2.0)
     results = {}
     for precision in ("fp32", "bf16", "bf16"):
         out = tmp_path / f"out-{precision}-{len(results)}"
@@ -110,10 +116,7 @@ def _preset_file(tmp_path: Path, precision: object) -> Path:
 def test_a_presets_precision_applies_unless_the_command_line_names_one(
     package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    monkeypatch.setenv("CLAPSEP_DATA_DIR", str(tmp_path / "data"))
-    source = tmp_path / "clip.wav"
-    with AudioFile(str(source), "w", samplerate=32000, num_channels=1) as f:
-        f.write(realistic_signal(1.0, 32000)[None, :])
+    source = _clip(tmp_path, monkeypatch, 1.0)
     preset = _preset_file(tmp_path, "bf16")
     ran = []
     for extra in ([], ["--precision", "fp32"]):

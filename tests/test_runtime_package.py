@@ -10,7 +10,6 @@ import pytest
 
 from clapsep.errors import UserError
 from clapsep.export.package import ensure_untrained_package, load_source
-from clapsep.signals import realistic_signal, snr_db
 from clapsep.host.runtime import Separator, load_package
 from clapsep.host.runtime.sessions import open_session
 from clapsep.package_format import (
@@ -20,6 +19,7 @@ from clapsep.package_format import (
     SEPARATOR_GRAPH,
     package_digest,
 )
+from clapsep.signals import realistic_signal, snr_db
 
 BUNDLED = Path(__file__).resolve().parents[1] / "models" / "clapsep-bundled"
 

@@ -8,10 +8,10 @@ import torch
 from pedalboard.io import AudioFile
 
 from clapsep.errors import UserError
-from clapsep.signals import realistic_signal
 from clapsep.host.runtime import QueryEncoder, QuerySpec, load_package
 from clapsep.host.runtime.queries import condition_embedding, fit_query_audio, mix_modalities
 from clapsep.model import clap, condition
+from clapsep.signals import realistic_signal
 
 
 def _wave_file(path: Path, seconds: float, rate: int, channels: int = 1, seed: int = 0) -> Path:
