@@ -249,6 +249,11 @@ def run_job(
     job's options are unusable (no clip could render).
     """
     preset = job_preset(spec, library)
+    if preset.split and any(c.query_spans or c.negative_spans for c in spec.clips):
+        raise UserError(
+            f"clip spans (target/remove regions, labels or markers) add to a one-query render, "
+            f"not to the split preset {preset.name!r}"
+        )
 
     def prepare(clip: JobClip | None) -> RenderRequest:
         return engine.prepare(

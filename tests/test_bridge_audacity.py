@@ -5,15 +5,19 @@ runs in a row on a 24-bit and on a float project check, in Audacity itself, afte
 every earlier stem track keeps its name, position and samples; the new stems sit at the
 selection start and sum to the project's samples of the section (exported back from
 Audacity as 32-bit float); one Edit > Undo removes exactly the last render and Redo brings
-it back. A modal dialog makes the command fail within seconds, saying to close it.
+it back. A muted or soloed track is refused; `--status` reports and changes nothing;
+SIGTERM during a `--json` render exits 130 with the project as it was. A modal dialog
+makes the command fail within seconds, saying to close it.
 `.ci/setup.sh` installs audacity, xvfb and xauth.
 """
 
 import datetime
+import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +29,7 @@ from test_bridge_support import make_home, read
 
 from clapsep.host.cli import main
 from clapsep.plugin_bridge.audacity import AudacityPipe, pipe_paths, quoted
+from clapsep.plugin_bridge.audacity_command import snapshot
 
 pytestmark = pytest.mark.skipif(
     shutil.which("audacity") is None or shutil.which("xvfb-run") is None,
@@ -128,6 +133,17 @@ def _export(pipe: AudacityPipe, track: int, start: float, end: float, path: Path
     pipe.command(f"Export2: Filename={quoted(str(path))} NumChannels=1")
     pipe.command("SetPreference: Name=/FileFormats/ExportFormat_SF1_Type/WAV_10000 Value=2")
     return read(path)
+
+
+def _add_labels(pipe: AudacityPipe, labels: list[tuple[float, float, str]]) -> None:
+    """A new label track holding `labels` (start, end, text), made as a user makes them."""
+    pipe.command("NewLabelTrack:")
+    track = len(pipe.json("GetInfo: Type=Tracks Format=JSON")) - 1
+    count = sum(len(t[1]) for t in pipe.json("GetInfo: Type=Labels Format=JSON"))
+    for n, (start, end, text) in enumerate(labels):
+        pipe.command(f"Select: Start={start} End={end} Track={track} TrackCount=1 Mode=Set")
+        pipe.command("AddLabel:")
+        pipe.command(f"SetLabel: Label={count + n} Text={quoted(text)}")
 
 
 @pytest.mark.parametrize(
@@ -250,6 +266,97 @@ def test_a_muted_track_is_refused_with_what_to_change(
     assert "unmute" in err and len(err.splitlines()) == 1
     with AudacityPipe(timeout=30).connect() as pipe:
         assert [t["name"] for t in pipe.json("GetInfo: Type=Tracks Format=JSON")] == ["music"]
+
+
+def test_a_soloed_track_anywhere_is_refused_naming_it(
+    audacity: subprocess.Popen,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    package: Path,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    make_home(tmp_path, monkeypatch, package)
+    for name in ("music", "drums"):
+        _write(tmp_path / "media" / f"{name}.wav", np.full((1, RATE), 0.25, np.float32), 32)
+    with AudacityPipe(timeout=30).connect() as pipe:
+        _clear_project(pipe)
+        for name in ("music", "drums"):
+            pipe.command(f"Import2: Filename={quoted(str(tmp_path / 'media' / f'{name}.wav'))}")
+        pipe.command("SetTrack: Track=1 Solo=1")  # not the track rendered
+        pipe.command("Select: Start=0.25 End=0.5 Track=0 TrackCount=1 Mode=Set")
+        before = _layout(pipe)
+    argv = ["audacity", "--query", "music", "--device", "cpu", "--work-dir", str(tmp_path / "w")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "'drums'" in err and "unsolo" in err and len(err.splitlines()) == 1
+    with AudacityPipe(timeout=30).connect() as pipe:
+        assert _layout(pipe) == before
+
+
+def test_status_prints_tracks_selection_and_label_regions_and_changes_nothing(
+    audacity: subprocess.Popen,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    package: Path,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    make_home(tmp_path, monkeypatch, package)
+    for name in ("dialog", "room"):
+        _write(tmp_path / "media" / f"{name}.wav", np.full((1, 2 * RATE), 0.25, np.float32), 32)
+    with AudacityPipe(timeout=30).connect() as pipe:
+        _clear_project(pipe)
+        for name in ("dialog", "room"):
+            pipe.command(f"Import2: Filename={quoted(str(tmp_path / 'media' / f'{name}.wav'))}")
+        labels = [(0.1, 0.5, "target"), (0.9, 1.1, "Remove"), (1.2, 1.3, "remove")]
+        _add_labels(pipe, [*labels, (1.8, 1.9, "target")])
+        pipe.command("Select: Start=0.25 End=1.5 Track=1 TrackCount=1 Mode=Set")
+        state = snapshot(pipe)
+    assert main(["audacity", "--status"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "daw": "Audacity",
+        "connected": True,
+        "tracks": ["room"],
+        "selection": [0.25, 1.5],
+        "labels": {"target": 1, "remove": 2},
+    }
+    with AudacityPipe(timeout=30).connect() as pipe:
+        assert snapshot(pipe) == state
+        assert [t["selected"] for t in pipe.json("GetInfo: Type=Tracks Format=JSON")] == [0, 1, 0]
+
+
+def test_sigterm_during_a_json_render_exits_130_and_places_nothing(
+    audacity: subprocess.Popen, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: Path
+) -> None:
+    make_home(tmp_path, monkeypatch, package)  # the child inherits this home
+    noise = np.random.default_rng(3).standard_normal((1, 20 * RATE)).astype(np.float32)
+    _write(tmp_path / "media" / "long.wav", 0.1 * noise, 32)
+    with AudacityPipe(timeout=30).connect() as pipe:
+        _clear_project(pipe)
+        pipe.command(f"Import2: Filename={quoted(str(tmp_path / 'media' / 'long.wav'))}")
+        pipe.command("Select: Start=0 End=20 Track=0 TrackCount=1 Mode=Set")
+        state = snapshot(pipe)
+    cli = "import sys; from clapsep.host.cli import main; sys.exit(main())"
+    argv = ["audacity", "--json", "--query", "rain", "--device", "cpu", "--work-dir", "w"]
+    child = subprocess.Popen(
+        [sys.executable, "-c", cli, *argv],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        first = child.stdout.readline()
+        assert first, child.communicate(timeout=60)[1]
+        assert json.loads(first) == {"progress": 0.0}
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "cancelled" and "placed" not in out
+    with AudacityPipe(timeout=30).connect() as pipe:
+        assert snapshot(pipe) == state
 
 
 def test_a_modal_dialog_fails_within_seconds_saying_to_close_it(

@@ -108,6 +108,18 @@ def test_a_split_job_places_every_stem_at_the_clip_and_they_sum_to_its_section(
     assert main(["job", str(spans), "--device", "cpu"]) == 0
     (clip,) = json.loads((home / "spans.result.json").read_text())["clips"]
     assert clip["error"] is None and [s["stem"] for s in clip["stems"]] == ["target", "residual"]
+    split_spans = home / "split-spans.json"  # a DAW region on a split preset: refused by name
+    split_spans.write_text(
+        json.dumps(
+            {
+                "preset": "Dialogue / music / effects",
+                "clips": [{**spans_only, "query_spans": [[0.2, 0.9]]}],
+            }
+        )
+    )
+    assert main(["job", str(split_spans), "--device", "cpu"]) == 2
+    error = json.loads((home / "split-spans.result.json").read_text())["error"]
+    assert "not to the split preset 'Dialogue / music / effects'" in error
     capsys.readouterr()
 
 

@@ -165,6 +165,32 @@ def test_resume_repeats_the_next_step_exactly(corpus, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_carry_file_continues_a_run_in_an_empty_folder_from_its_step(corpus, tmp_path):
+    from clapsep.host.cli import main
+    from clapsep.model.checkpoints import load_checkpoint
+
+    config_file = tmp_path / "exp.yaml"
+    config_file.write_text(
+        f"model: {{name: tiny}}\n"
+        f"data: {{supervised: {corpus / 'clips.csv'}, mix: {{crop_seconds: 1.0}}, val_items: 2}}\n"
+        f"run: {{batch_size: 2, max_steps: 2, val_every: 1000, "
+        f"checkpoint_every: 1000, progress: false}}\n"
+    )
+    first, carry, later = tmp_path / "first", tmp_path / "carry.pt", tmp_path / "later"
+    assert main(["train", str(config_file), "--out", str(first)]) == 0
+    assert main(["train", str(config_file), "--out", str(first), "--carry", str(carry)]) == 0
+    kept = load_checkpoint(carry)
+    assert kept["step"] == 2 and kept["optimizer"]["state"] == {}
+    assert {v.dtype for v in kept["tuned"].values() if v.is_floating_point()} == {torch.float16}
+    assert carry.stat().st_size < (first / "last.pt").stat().st_size / 2
+    argv = ["train", str(config_file), "--out", str(later), "--continue-from", str(carry)]
+    assert main([*argv, "--max-steps", "3"]) == 0
+    with (later / "metrics.csv").open() as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [3]  # went on from step 2
+    assert main([*argv, "--max-steps", "3"]) == 0  # its own checkpoint wins from now on
+    assert load_checkpoint(later / "last.pt")["step"] == 3
+
+
 def _ddp_worker(rank, world, port, corpus, out):
     os.environ.update(
         RANK=str(rank),

@@ -352,3 +352,21 @@ def test_in_out_set_on_the_timeline_is_the_section_the_render_writes(
         rate = f.samplerate
     assert read(target).shape[1] == round(1.0 * rate)
     assert window.compare.rows["target"].preview.start == 0.5  # placed at the in point
+
+
+def test_a_split_preset_renders_every_named_stem_and_rest_into_before_after(
+    qtbot, window: MainWindow, speech: Path, home: Path
+) -> None:
+    window.clips.add_clips([PanelClip(speech)])
+    window.presets.select("Dialogue / room tone")
+    window.out_dir.setText(str(home / "out"))
+    window.render()
+    qtbot.waitUntil(lambda: not window.busy(), timeout=120000)
+    result = window.results[PanelClip(speech)]
+    names = ["dialogue", "room-tone", "rest"]
+    assert [s.stem for s in result.stems] == names, window.statusBar().currentMessage()
+    total = sum(read(s.path) for s in result.stems)
+    np.testing.assert_allclose(total, decoded(speech), atol=1e-5)  # the stems sum to the input
+    assert list(window.compare.rows) == ["source", *names] and list(window.compare.strips) == names
+    assert all(window.compare.rows[name].preview is not None for name in names)
+    assert window.results_list.count() == 3

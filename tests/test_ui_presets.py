@@ -1,6 +1,8 @@
 """The panel's preset library and editor, on a real `PresetLibrary` in a temp folder (no model)."""
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ from PyQt6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 from clapsep.host.presets import FORMAT_VERSION, Preset, PresetLibrary, presets_in
 from clapsep.ui.preset_editor import PresetEditor
 from clapsep.ui.preset_panel import ALL_TAGS, PresetPanel
+from clapsep.ui.render_args import clapsep_executable
 
 
 class Pair:
@@ -193,3 +196,53 @@ def test_reference_audio_dropped_on_the_editor_is_saved_with_the_preset(
     ui.editor._save()
     saved = PresetLibrary(ui.panel.library.directory).get("Hum by example")
     assert saved.positive_audio == (str(shots[0]),) and saved.positive_text == ""
+
+
+def test_a_split_presets_stems_are_edited_in_the_table_and_the_cli_reads_them_back(
+    ui: Pair, tmp_path: Path
+) -> None:
+    ui.panel.select("Dialogue / room tone")
+    split = ui.editor.split
+    assert split.names() == ["dialogue", "room-tone"]
+    assert not ui.editor.stem_boxes["target"].isEnabled()  # a split writes its own stems
+    split.table.item(1, split.NAME).setText("ambience")  # a rename keeps the stem written
+    split.table.item(1, split.REMOVE).setText("a person speaking, music")
+    row = split.add_stem()
+    split.table.item(row, split.NAME).setText("dog")
+    ui.editor.name.setText("Dialogue / ambience / dog")
+    ui.editor._save()
+    assert "'dog' has no query" in ui.editor.message.text()
+    split.table.item(row, split.KEEP).setText("a dog barking")
+    ui.editor._save()
+    assert ui.panel.current().name == "Dialogue / ambience / dog", ui.messages
+
+    shown = subprocess.run(
+        [clapsep_executable(), "presets", "show", "Dialogue / ambience / dog"],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"CLAPSEP_DATA_DIR": str(tmp_path)},  # the library is tmp/presets
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    saved = Preset.from_json(json.loads(shown.stdout))
+    assert [(s.name, s.positive_text, s.negative_text) for s in saved.split] == [
+        ("dialogue", "a person speaking", ""),
+        ("ambience", "quiet room tone and background ambience", "a person speaking, music"),
+        ("dog", "a dog barking", ""),
+    ]
+    assert saved.stems == ("dialogue", "ambience", "rest", "dog")
+
+
+def test_a_split_needs_two_stems_and_without_rows_the_preset_is_plain_again(ui: Pair) -> None:
+    ui.panel.select("Dialogue / room tone")
+    split = ui.editor.split
+    split.table.selectRow(0)
+    split.remove_selected()
+    ui.editor._save()
+    assert "at least two stems" in ui.editor.message.text()
+    split.table.selectRow(0)
+    split.remove_selected()
+    assert ui.editor.stem_boxes["target"].isEnabled()
+    ui.editor.positive_text.setText("a person speaking")
+    preset = ui.editor.preset()
+    assert (preset.split, preset.stems) == ((), ("target", "residual"))

@@ -2,8 +2,10 @@
 
 The window owns no audio logic: presets come from `host.presets`, renders from
 `host.engine.Engine` in worker threads (`ui.render_worker`), so the panel renders
-exactly what `clapsep render --preset` renders. Layout, output folder and last
-preset persist in a QSettings file in the user data directory.
+exactly what `clapsep render --preset` renders. "Render Audacity selection" runs
+`clapsep audacity` with the chosen library preset (`ui.daw_link`), so an editor never needs
+a terminal. Layout, output folder and last preset persist in a QSettings file in the user
+data directory.
 """
 
 import time
@@ -37,6 +39,7 @@ from clapsep.ui.audition import Audition
 from clapsep.ui.bridge_jobs import BridgeClip, JobSource, JobWatcher
 from clapsep.ui.clip_list import ClipList, ResultList
 from clapsep.ui.compare_view import CompareView
+from clapsep.ui.daw_link import DawStatus, PlacedStem, daw_status, render_selection
 from clapsep.ui.preset_editor import PresetEditor
 from clapsep.ui.preset_panel import PresetPanel
 from clapsep.ui.render_worker import PanelClip, PanelClipResult, Reporter, Task, render_clips
@@ -100,6 +103,8 @@ class MainWindow(QMainWindow):
             QLabel("No model loaded"),
             QLabel(self.audition.describe()),
         )
+        self.daw_label = QLabel("Audacity: not checked yet")
+        self.daw_label.setWordWrap(True)
         self._build_actions()
         self._build_layout()
 
@@ -183,6 +188,19 @@ class MainWindow(QMainWindow):
         self.play_action = action(
             "Play/Pause", "Space", self.audition.play_pause, "Play or pause the audition"
         )
+        self.daw_render_action = action(
+            "Render Audacity selection",
+            "Ctrl+Shift+R",
+            self.render_daw_selection,
+            "Render the selection in Audacity with the chosen saved preset; the stems come "
+            "back as new tracks at the selection start",
+        )
+        self.daw_check_action = action(
+            "Check connection",
+            "Ctrl+Shift+K",
+            self.check_daw,
+            "Ask Audacity which tracks and time range are selected",
+        )
         self.render_action.setEnabled(False)
         self.cancel_action.setEnabled(False)
         toolbar = self.addToolBar("Main")
@@ -193,6 +211,8 @@ class MainWindow(QMainWindow):
             self.cancel_action,
             self.ab_action,
             self.play_action,
+            self.daw_render_action,
+            self.daw_check_action,
         ):
             toolbar.addAction(act)
 
@@ -218,6 +238,7 @@ class MainWindow(QMainWindow):
             self.clips,
             _row(remove),
             _row(QLabel("Output"), self.out_dir, browse),
+            self.daw_label,
             self.progress,
             QLabel("<b>Results</b>"),
             self.results_list,
@@ -313,13 +334,16 @@ class MainWindow(QMainWindow):
         self.task = task
         task.thread.finished.connect(self._task_ended)
         self.cancel_action.setEnabled(True)
-        self.render_action.setEnabled(False)
+        for act in (self.render_action, self.daw_render_action, self.daw_check_action):
+            act.setEnabled(False)
         task.start()
 
     def _task_ended(self) -> None:
         self.task = None
         self.cancel_action.setEnabled(False)
         self.render_action.setEnabled(self.engine is not None)
+        self.daw_render_action.setEnabled(True)  # the child loads its own model
+        self.daw_check_action.setEnabled(True)
 
     def busy(self) -> bool:
         """Whether a task runs or its end has not reached the window yet."""
@@ -341,6 +365,60 @@ class MainWindow(QMainWindow):
         for clip in clips:
             if clip not in self.results:
                 self.clips.mark(clip, state)
+        self.progress.setValue(0)
+        self.say(message)
+
+    # --- the DAW ---------------------------------------------------------------------------
+
+    def check_daw(self) -> None:
+        """Ask Audacity what is selected (on demand, in a worker: Audacity may be slow)."""
+        if self.busy():
+            return
+        self.daw_label.setText("Audacity: checking…")
+        task = Task(daw_status, self)
+        task.worker.finished.connect(self._show_daw)
+        task.worker.failed.connect(lambda msg: self.say(f"Could not ask Audacity: {msg}"))
+        self._start(task)
+
+    def _show_daw(self, status: DawStatus) -> None:
+        self.daw_label.setText(status.describe())
+        self.say(status.describe())
+
+    def render_daw_selection(self) -> None:
+        """Render Audacity's selection with the chosen preset, which must be saved: the
+        child `clapsep audacity` reads it from the library by name."""
+        if self.busy():
+            return
+        try:
+            preset = self.editor.preset()
+            saved = self.presets.library.get(preset.name)
+        except UserError as exc:
+            self.say(f"The preset is not valid: {exc}")
+            return
+        if saved.to_json() != preset.to_json():
+            self.say(f"Save the preset {preset.name!r} first: Audacity renders saved presets")
+            return
+        engine, name = self.engine, saved.name
+        self.progress.setValue(0)
+        self.say(f"Rendering Audacity's selection with {name!r}…")
+        task = Task(lambda report: render_selection(name, engine, report), self)
+        task.worker.progress.connect(lambda f: self.progress.setValue(round(f * 100)))
+        task.worker.partial.connect(lambda status: self.daw_label.setText(status.describe()))
+        task.worker.finished.connect(self._daw_placed)
+        task.worker.failed.connect(lambda msg: self._daw_stopped(f"Audacity render: {msg}"))
+        task.worker.cancelled.connect(
+            lambda: self._daw_stopped("Audacity render cancelled; nothing was placed")
+        )
+        self._start(task)
+
+    def _daw_placed(self, placed: list[PlacedStem]) -> None:
+        self.results_list.add_files(
+            [(p.path, f"{p.name}  (in Audacity at {p.start:g} s)") for p in placed]
+        )
+        names = ", ".join(p.name for p in placed)
+        self.say(f"Placed {len(placed)} stem track(s) in Audacity: {names}")
+
+    def _daw_stopped(self, message: str) -> None:
         self.progress.setValue(0)
         self.say(message)
 

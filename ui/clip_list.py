@@ -172,15 +172,19 @@ class ResultList(QListWidget):
         return Qt.DropAction.CopyAction
 
     def add_result(self, result: PanelClipResult) -> None:
-        paths = {stem.path for stem in result.stems}
-        for row in reversed(range(self.count())):  # a render again replaces the files it lists
+        cached = ", from cache" if result.cached else ""
+        self.add_files([(s.path, f"{s.path.name}  ({s.stem}{cached})") for s in result.stems])
+
+    def add_files(self, files: Sequence[tuple[Path, str]]) -> None:
+        """List (path, label) pairs; a file listed before is replaced (a render again)."""
+        paths = {path for path, _ in files}
+        for row in reversed(range(self.count())):
             if self.item(row).data(Qt.ItemDataRole.UserRole) in paths:
                 self.takeItem(row)
-        for stem in result.stems:
-            text = f"{stem.path.name}  ({stem.stem}{', from cache' if result.cached else ''})"
+        for path, text in files:
             item = QListWidgetItem(text)
-            item.setData(Qt.ItemDataRole.UserRole, stem.path)
-            item.setToolTip(str(stem.path))
+            item.setData(Qt.ItemDataRole.UserRole, path)
+            item.setToolTip(str(path))
             self.addItem(item)
 
     def current_path(self) -> Path | None:

@@ -7,7 +7,11 @@ The `clapsep render` command line the panel builds for span renders is `render_c
 import argparse
 import sys
 
-from clapsep.host.cli.options import add_engine_options, engine_loader
+from clapsep.host.cli.options import (
+    INTERACTIVE_ENCODED_CACHE_MB,
+    add_engine_options,
+    engine_loader,
+)
 from clapsep.ui.render_args import clapsep_executable, render_command
 
 __all__ = ["clapsep_executable", "register", "render_command"]
@@ -19,7 +23,12 @@ def _run_ui(args: argparse.Namespace) -> int:
     from clapsep.ui.app import MainWindow
     from clapsep.ui.bridge_jobs import JobFolder
 
-    load = engine_loader(args.model, args.device, precision=args.precision)  # checks it now
+    load = engine_loader(  # checks the package now; a re-render under another preset
+        args.model,  # of a clip it has encoded runs only the decoder
+        args.device,
+        precision=args.precision,
+        encoded_cache_mb=INTERACTIVE_ENCODED_CACHE_MB,
+    )
     app = QApplication(sys.argv[:1])
     app.setApplicationName("clapsep studio")
     window = MainWindow(load, jobs=JobFolder())

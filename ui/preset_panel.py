@@ -31,7 +31,8 @@ JSON_FILTER = "Preset files (*.json)"
 
 
 def matches(preset: Preset, words: str, tag: str) -> bool:
-    """Whether `preset` has `tag` (or tag is ALL_TAGS) and every search word somewhere."""
+    """Whether `preset` has `tag` (or tag is ALL_TAGS) and every search word somewhere
+    (a split's stem names and queries included)."""
     if tag != ALL_TAGS and tag.casefold() not in {t.casefold() for t in preset.tags}:
         return False
     haystack = " ".join(
@@ -42,6 +43,7 @@ def matches(preset: Preset, words: str, tag: str) -> bool:
             preset.notes,
             preset.positive_text,
             preset.negative_text,
+            *(f"{s.name} {s.positive_text} {s.negative_text}" for s in preset.split),
         )
     ).casefold()
     return all(word in haystack for word in words.casefold().split())

@@ -1,7 +1,8 @@
-"""The `clapsep render` command line for a panel clip: its in/out and its marked spans.
+"""The `clapsep` command lines the panel runs as child processes.
 
-Spans are seconds of the input file: target spans become `--query-span START:END`,
-remove spans `--negative-span START:END` (both repeatable).
+`clapsep render` for a panel clip with its in/out and its marked spans: spans are seconds
+of the input file, target spans become `--query-span START:END`, remove spans
+`--negative-span START:END` (both repeatable). `clapsep audacity` for the DAW selection.
 """
 
 import sys
@@ -40,8 +41,20 @@ def render_command(
     for span in spans:
         flag = "--query-span" if span.kind == "target" else "--negative-span"
         argv += [flag, f"{span.start:g}:{span.end:g}"]
-    if model is not None:
-        argv += ["--model", str(model)]
-    if device is not None:
-        argv += ["--device", device]
-    return argv
+    return argv + _engine_flags(model, device)
+
+
+def audacity_command(
+    preset: str | None, model: Path | None = None, device: str | None = None
+) -> list[str]:
+    """`clapsep audacity --status` (preset None: what Audacity has selected, as JSON) or
+    `clapsep audacity --preset NAME --json` (render the selection; progress as JSON lines)."""
+    argv = [clapsep_executable(), "audacity"]
+    if preset is None:
+        return [*argv, "--status"]
+    return [*argv, "--preset", preset, "--json", *_engine_flags(model, device)]
+
+
+def _engine_flags(model: Path | None, device: str | None) -> list[str]:
+    flags = ["--model", str(model)] if model is not None else []
+    return flags + (["--device", device] if device else [])

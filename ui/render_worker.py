@@ -1,15 +1,17 @@
-"""Long work off the UI thread: loading the engine and rendering clips.
+"""Long work off the UI thread: loading the engine, rendering clips, `clapsep` children.
 
 A `Worker` QObject runs one plain function in its own QThread and reports through
 signals, so the window never blocks and the function knows nothing of Qt. Cancel goes
 through `QThread.requestInterruption`, which the host's `cancel()` callback polls
-between blocks; the host then removes any half-written stem.
+between blocks; the host then removes any half-written stem. A `clapsep` child process
+(`run_child`) gets SIGTERM instead, on which the CLI removes its own temp files.
 """
 
 import json
+import queue
 import subprocess
 import tempfile
-import time
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +77,13 @@ class Worker(QObject):
 
 
 class Task:
-    """A `Worker` with its QThread; the thread quits and both are freed when it ends."""
+    """A `Worker` with its QThread; the thread quits when the worker ends.
+
+    The worker is freed with the Task, on the UI thread, not by `deleteLater` in its own
+    thread: its destructor calls back into Python (the thread's `disconnectNotify`) while
+    it holds Qt's connection lock, and the UI thread, holding the GIL, may be waiting for
+    that lock (any `connect` or `setEnabled` on a toolbar action): a deadlock.
+    """
 
     def __init__(self, fn: TaskFn, parent: QObject | None = None) -> None:
         self.thread = QThread(parent)
@@ -84,7 +92,6 @@ class Task:
         self.thread.started.connect(self.worker.run)
         for end in (self.worker.finished, self.worker.failed, self.worker.cancelled):
             end.connect(self.thread.quit)
-        self.thread.finished.connect(self.worker.deleteLater)
 
     def start(self) -> None:
         self.thread.start()
@@ -180,7 +187,7 @@ def _render_with_spans(
 ) -> PanelClipResult:
     """`clapsep render` with the clip's spans in a child process; cancel stops it."""
     section = section_seconds(clip.section, file_info(clip.path)) if clip.section else None
-    device = "cpu" if engine.provider == "CPUExecutionProvider" else None
+    model, device = engine_target(engine)
     with tempfile.TemporaryDirectory(prefix="clapsep-panel-") as work:
         preset_file = Path(work) / "preset.json"
         preset_file.write_text(json.dumps(preset.to_json()))
@@ -190,21 +197,11 @@ def _render_with_spans(
             out_dir or clip.path.parent,
             section,
             spans,
-            Path(engine.describe()["path"]),
+            model,
             device,
         )
-        child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        while child.poll() is None:
-            if report.cancelled():
-                child.terminate()  # the CLI removes its temp files on SIGTERM
-                child.wait()
-                raise Cancelled()
-            time.sleep(0.05)
-        out, err = child.communicate()
-    if child.returncode != 0:
-        lines = [line for line in err.strip().splitlines() if line.strip()]
-        raise UserError(f"clapsep render: {lines[-1] if lines else f'exit {child.returncode}'}")
-    records = json.loads(out)["outputs"]
+        out = run_child(argv, report)
+    records = json.loads("".join(out))["outputs"]
     stems = tuple(
         RenderedStem(
             Path(r["input"]),
@@ -217,3 +214,56 @@ def _render_with_spans(
         for r in records
     )
     return PanelClipResult(clip, stems, all(r["cached"] for r in records))
+
+
+def engine_target(engine: Engine | None) -> tuple[Path | None, str | None]:
+    """The `--model` and `--device` that make a child `clapsep` render with the package the
+    panel loaded, on the CPU if the panel runs there (None: the child's defaults)."""
+    if engine is None:
+        return None, None
+    device = "cpu" if engine.provider == "CPUExecutionProvider" else None
+    return Path(engine.describe()["path"]), device
+
+
+def run_child(
+    argv: Sequence[str], report: Reporter, on_line: Callable[[str], None] | None = None
+) -> list[str]:
+    """Run a `clapsep` command to its end and return its stdout lines, each handed to
+    `on_line` as it arrives (progress). Cancel sends SIGTERM and raises `Cancelled`; a
+    failure raises `UserError` with the command's own last line of stderr.
+
+    Both pipes drain while the child runs, so a chatty child never blocks on a full pipe.
+    """
+    with tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, text=True)
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def drain() -> None:
+            for line in child.stdout:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=drain, daemon=True).start()
+        out: list[str] = []
+        try:
+            while True:
+                if report.cancelled():
+                    raise Cancelled()
+                try:
+                    line = lines.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+                if line is None:
+                    break
+                out.append(line)
+                if on_line is not None:
+                    on_line(line)
+        finally:
+            if child.poll() is None:
+                child.terminate()  # cancelled, or its output was not understood
+            child.wait()
+        err.seek(0)
+        said = [line for line in err.read().splitlines() if line.strip()]
+    if child.returncode != 0:
+        raise UserError(f"clapsep {argv[1]}: {said[-1] if said else f'exit {child.returncode}'}")
+    return out

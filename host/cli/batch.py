@@ -40,7 +40,13 @@ from clapsep.errors import UserError
 from clapsep.files import cannot_write, write_json_atomic
 from clapsep.host.audio_io import AUDIO_SUFFIXES
 from clapsep.host.cli.cluster_batch import add_cluster_options, driver_args, render_on_ray
-from clapsep.host.cli.render import add_query_options, build_request, sweep_outputs
+from clapsep.host.cli.progress import BatchProgress
+from clapsep.host.cli.render import (
+    add_query_options,
+    build_request,
+    source_span,
+    sweep_outputs,
+)
 from clapsep.host.cli.stopping import Stop, stop_on_signals
 from clapsep.host.engine import RenderInput, RenderOutcome, RenderRequest, stem_records
 from clapsep.host.render import output_name
@@ -236,6 +242,14 @@ def _out_folder(value: str) -> Path:
     return out
 
 
+def _audio_seconds(item: RenderInput) -> float:
+    """The input's length for the progress bar (0 for a file its render will report)."""
+    try:
+        return source_span(item.source, item.section)[1]
+    except UserError:
+        return 0.0
+
+
 def run_batch(args: argparse.Namespace) -> int:
     with stop_on_signals() as stop:
         return _batch(args, stop)
@@ -278,11 +292,12 @@ def _batch(args: argparse.Namespace, stop: Stop) -> int:
             stats.append(_source_stat(source))
     sweep_outputs([out, *(item.out_dir for item in inputs)], started)
     total, numbers = len(skipped) + len(inputs), itertools.count(1)
+    bar = BatchProgress([_audio_seconds(item) for item in inputs], not args.json)
 
     def report(result: FileResult) -> None:
         number = next(numbers)
         if not args.json:
-            print(f"[{number}/{total}] {result.status:<9} {result.input}", file=sys.stderr)
+            bar.write(f"[{number}/{total}] {result.status:<9} {result.input}")
 
     for result in skipped:
         report(result)
@@ -295,15 +310,22 @@ def _batch(args: argparse.Namespace, stop: Stop) -> int:
             except UserError as exc:
                 result = replace(result, status="failed", error=str(exc))
         results[positions[outcome.index]] = result
+        bar(outcome.index, 1.0)
         report(result)
 
     cluster = None
-    with stop.deferred():
+    with stop.deferred(), contextlib.closing(bar):
         if args.ray is not None:  # the same renders on Ray actors (host.cli.cluster_batch)
             cluster = render_on_ray(args, engine, request, inputs, cancel=stop, on_done=done)
         else:
             engine.render_many(
-                request, inputs, cancel=stop, on_done=done, workers=jobs, keep_going=(Exception,)
+                request,
+                inputs,
+                bar,
+                cancel=stop,
+                on_done=done,
+                workers=jobs,
+                keep_going=(Exception,),
             )
     ordered = [results[i] for i in sorted(results)]
     counts = {

@@ -22,12 +22,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from tqdm import tqdm
-
 from clapsep.errors import UserError
 from clapsep.files import cannot_write, sweep_stale_temps
 from clapsep.host.audio_io import Section, SourceReader
 from clapsep.host.cli.options import add_engine_options, open_engine, take_preset_precision
+from clapsep.host.cli.progress import ProgressBar
 from clapsep.host.cli.stopping import Stop, stop_on_signals
 from clapsep.host.engine import Engine, RenderInput, RenderOutcome, RenderRequest, stem_records
 from clapsep.host.presets import Preset, SplitStem, resolve_preset
@@ -277,34 +276,6 @@ def check_outputs_free(
             )
             if path.exists():
                 raise UserError(f"{path} exists; pass --overwrite to replace it")
-
-
-class ProgressBar:
-    """A tqdm bar on stderr, drawn only when stderr is a terminal: elapsed time, speed in
-    seconds of audio per second (x real time) and the time left."""
-
-    def __init__(self, label: str, seconds: float, enabled: bool) -> None:
-        self.seconds = seconds
-        self.bar = None
-        if enabled and sys.stderr.isatty():
-            self.bar = tqdm(
-                total=round(seconds, 1),
-                desc=label[:40],
-                unit="s audio",
-                unit_scale=False,
-                bar_format="{desc} {percentage:3.0f}%|{bar:20}| {elapsed}<{remaining} {rate_fmt}",
-                file=sys.stderr,
-                leave=True,
-            )
-
-    def __call__(self, fraction: float) -> None:
-        if self.bar is not None:
-            self.bar.update(round(fraction * self.seconds, 1) - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def _run_render(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from clapsep.errors import UserError
 def _run(args: argparse.Namespace) -> int:
     from clapsep.model.data.synthetic import write_synthetic_corpus
     from clapsep.model.training.config import ConfigError, load_config
+    from clapsep.model.training.state import seed_from_carry, write_carry
     from clapsep.model.training.trainer import train
 
     if args.synthesize:
@@ -31,6 +32,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.fresh:
         (Path(run.out) / "last.pt").unlink(missing_ok=True)
     try:
+        if args.carry:
+            print(f"wrote {write_carry(Path(run.out), Path(args.carry))}")
+            return 0
+        if args.continue_from and seed_from_carry(Path(args.continue_from), Path(run.out)):
+            print(f"continuing from {args.continue_from}", flush=True)
         out = train(config, resume=not args.fresh)
     except (ConfigError, ValueError, FileNotFoundError) as exc:
         raise UserError(str(exc)) from None
@@ -51,6 +57,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--fresh", action="store_true", help="ignore the run folder's checkpoint and start over"
+    )
+    p.add_argument(
+        "--carry",
+        metavar="FILE",
+        help="write the run folder's checkpoint as a small carry-over file (float16 weights, "
+        "no optimiser moments) and exit: keep it where the next session finds it",
+    )
+    p.add_argument(
+        "--continue-from",
+        metavar="FILE",
+        help="a carry-over file to start from when the run folder has no checkpoint yet",
     )
     p.add_argument(
         "--synthesize",

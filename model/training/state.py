@@ -93,3 +93,34 @@ def load_state(
     if "cuda" in rng and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(rng["cuda"])
     return Progress(step=int(state["step"]), best=float(state["best"]))
+
+
+def write_carry(run_dir: Path, out: Path) -> Path:
+    """The run folder's checkpoint made small enough to keep beside the package, so a run
+    on a machine that does not outlive its session can continue on the next one.
+
+    Tuned float tensors are stored as float16 (the packages ship float16 weights anyway)
+    and the optimiser keeps its settings but not its moments, which AdamW rebuilds within
+    a few hundred steps. The best score is forgotten, so the first validation of the
+    continued run writes its `best/` model directory again."""
+    state = load_checkpoint(Path(run_dir) / STATE_FILE)
+    state["tuned"] = {
+        k: v.half() if v.is_floating_point() else v for k, v in state["tuned"].items()
+    }
+    state["optimizer"] = {"state": {}, "param_groups": state["optimizer"]["param_groups"]}
+    state["best"] = float("-inf")
+    with replacing(Path(out)) as temp:
+        torch.save(state, temp)
+    return Path(out)
+
+
+def seed_from_carry(carry: Path, run_dir: Path) -> bool:
+    """Start an empty run folder from a carry-over file; False when it has a checkpoint."""
+    target = Path(run_dir) / STATE_FILE
+    if target.is_file():
+        return False
+    load_checkpoint(carry)  # refuses anything but plain tensors and numbers
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(target) as temp:
+        Path(temp).write_bytes(Path(carry).read_bytes())
+    return True
