@@ -18,6 +18,7 @@ from clapsep.package_format import (
     MANIFEST_FILE,
     SEPARATOR_GRAPH,
     package_digest,
+    sha256_file,
 )
 from clapsep.signals import realistic_signal, snr_db
 
@@ -27,6 +28,31 @@ BUNDLED = Path(__file__).resolve().parents[1] / "models" / "clapsep-bundled"
 @pytest.fixture(scope="session")
 def mini_package(tmp_path_factory) -> Path:
     return ensure_untrained_package("mini", tmp_path_factory.getbasetemp() / "mini-package")
+
+
+@pytest.fixture(scope="session")
+def format1_package(mini_package: Path, tmp_path_factory) -> Path:
+    """The mini model as an older format-1 package: one `separator.onnx` in place of the
+    encoder and decoder graphs, as packages before format 2 (and bundled 0.1.0) were."""
+    from clapsep.export.graphs import export_separator
+
+    out = tmp_path_factory.getbasetemp() / "format1-package"
+    if (out / MANIFEST_FILE).is_file():
+        return out
+    split = ("encoder*.onnx", "decoder*.onnx")
+    shutil.copytree(mini_package, out, ignore=shutil.ignore_patterns(*split))
+    export_separator(load_source("mini").model, out / SEPARATOR_GRAPH)
+    manifest = json.loads((out / MANIFEST_FILE).read_text())
+    files = {k: v for k, v in manifest["files"].items() if (out / k).is_file()}
+    graph = out / SEPARATOR_GRAPH
+    files[SEPARATOR_GRAPH] = {"sha256": sha256_file(graph), "bytes": graph.stat().st_size}
+    kept = {k: manifest["separator"][k] for k in ("batch", "floor", "floor_rule")}
+    inputs = {"mixture": ["batch", "samples"], "condition": ["batch", 1024]}
+    separator = {"graph": SEPARATOR_GRAPH, "inputs": inputs, "outputs": ["separated"], **kept}
+    manifest.update(format_version=1, separator=separator, files=files)
+    manifest["digest"] = package_digest(files)
+    (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+    return out
 
 
 @pytest.fixture
@@ -161,10 +187,10 @@ def test_one_encoding_decodes_under_any_condition(mini_package: Path) -> None:
     assert snr_db(one, other) < 40.0  # the condition does change the result
 
 
-def test_single_graph_package_renders_as_its_graph() -> None:
-    """The bundled model is format 1 (one `separator.onnx`): `separate` and `encode`/`decode`
-    both give exactly what that graph gives when run on its own."""
-    package = load_package(BUNDLED)
+def test_single_graph_package_renders_as_its_graph(format1_package: Path) -> None:
+    """An older format-1 package (one `separator.onnx`) still reads: `separate` and
+    `encode`/`decode` both give exactly what that graph gives when run on its own."""
+    package = load_package(format1_package)
     assert package.manifest["format_version"] == 1 and not package.has(ENCODER_GRAPH)
     separator = Separator(package, device="cpu", threads=2)
     session, _, _ = open_session(package.file(SEPARATOR_GRAPH), "cpu", threads=2)
@@ -178,13 +204,14 @@ def test_single_graph_package_renders_as_its_graph() -> None:
         Separator(package, device="cpu", fp16=True)
 
 
-@pytest.mark.parametrize("package_dir", ["mini", "bundled"])
+@pytest.mark.parametrize("package_dir", ["mini", "bundled", "format1"])
 def test_windows_of_digital_silence_separate_to_silence_without_the_network(
-    package_dir: str, mini_package: Path
+    package_dir: str, mini_package: Path, request: pytest.FixtureRequest
 ) -> None:
     """A mask times a zero spectrum is zero, so silent rows skip the graphs (encoder and
     decoder, or the single graph) and the sounding rows get what they get on their own."""
-    package = load_package(mini_package if package_dir == "mini" else BUNDLED)
+    chosen = {"mini": mini_package, "bundled": BUNDLED}
+    package = load_package(chosen.get(package_dir) or request.getfixturevalue("format1_package"))
     separator = Separator(package, device="cpu", threads=2)
     sounding, condition = _windows(40000), _conditions(1)[:1]
     mixture = np.stack([np.zeros(40000, np.float32), sounding[0], np.zeros(40000, np.float32)])
