@@ -8,7 +8,9 @@ engine (loaded once, queries encoded before timing, no render cache) renders, in
 
 - `one query`: target and residual of "a man speaking";
 - `split 3`: `--split` of speech / birds / traffic with the partition (stems + rest);
-- `overlapping 3`: the same three queries as independent targets.
+- `overlapping 3`: the same three queries as independent targets;
+- `changed query`: a one-query render under another query of the clip an engine with an
+  encoded-window cache (the panel's) has rendered before: the decoder alone.
 
 A split encodes each batch of windows once and decodes it per query, so its cost over one
 query is two more decoder runs (and the partition's FFTs); the issue's goal is a three-query
@@ -28,6 +30,8 @@ from bench.long_render import write_long_input
 from bench.workers import ROOT, write_report
 
 QUERIES = {"speech": "a man speaking", "birds": "birds chirping", "traffic": "traffic noise"}
+CHANGED = "changed query"  # a one-query render of a clip the engine has encoded before
+CHANGED_CACHE_MB = 2048
 
 
 def _presets() -> dict[str, Any]:
@@ -44,19 +48,35 @@ def _presets() -> dict[str, Any]:
 def measure(package: Path, source: Path, precision: str, repeats: int) -> dict[str, Any]:
     from clapsep.host.cli.options import engine_loader
     from clapsep.host.engine import RenderInput
+    from clapsep.host.presets import Preset
 
     engine = engine_loader(str(package), "cpu", cache=False, precision=precision)()
     requests = {
         kind: engine.prepare(preset, overwrite=True, overlapping=overlapping or None)
         for kind, (preset, overlapping) in _presets().items()
     }
-    times: dict[str, list[float]] = {kind: [] for kind in requests}
+    # The panel's engine keeps encoded windows: after one render of the clip, each render
+    # under another query (alternating, so no result is reused) runs the decoder alone.
+    kept = engine_loader(
+        str(package), "cpu", cache=False, precision=precision, encoded_cache_mb=CHANGED_CACHE_MB
+    )()
+    changed = [
+        kept.prepare(Preset(name=name, positive_text=text), overwrite=True)
+        for name, text in QUERIES.items()
+    ]
+    times: dict[str, list[float]] = {kind: [] for kind in (*requests, CHANGED)}
     with tempfile.TemporaryDirectory() as out:
-        for _ in range(repeats):
+        kept.render_many(changed[0], [RenderInput(source, Path(out) / CHANGED)])
+        for repeat in range(repeats):
             for kind, request in requests.items():
                 started = time.perf_counter()
                 engine.render_many(request, [RenderInput(source, Path(out) / kind)])
                 times[kind].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            request = changed[1 + repeat % (len(changed) - 1)]
+            kept.render_many(request, [RenderInput(source, Path(out) / CHANGED)])
+            times[CHANGED].append(time.perf_counter() - started)
+    assert kept.encoded is not None and kept.encoded.hits > 0, "the clip did not stay encoded"
     base = statistics.median(times["one query"])
     return {
         "package": engine.package.name,
