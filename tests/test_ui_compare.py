@@ -208,7 +208,12 @@ def test_drags_on_the_source_mark_target_and_remove_spans_and_right_click_remove
 def test_spans_and_in_out_become_the_render_commands_arguments(tmp_path: Path) -> None:
     spans = [Span(0.5, 1.25, "target"), Span(2.0, 2.5, "remove"), Span(3.0, 3.5, "target")]
     argv = render_command(
-        tmp_path / "take.wav", tmp_path / "p.json", tmp_path, (0.25, 4.0), spans, None, "cpu"
+        tmp_path / "take.wav",
+        tmp_path / "p.json",
+        tmp_path,
+        (0.25, 4.0),
+        spans,
+        ["--device", "cpu"],
     )
     assert argv[1:3] == ["render", str(tmp_path / "take.wav")]
     pairs = list(itertools.pairwise(argv))
@@ -216,6 +221,7 @@ def test_spans_and_in_out_become_the_render_commands_arguments(tmp_path: Path) -
     assert [v for k, v in pairs if k == "--negative-span"] == ["2:2.5"]
     assert ("--start", "0.25") in pairs and ("--end", "4") in pairs
     assert ("--preset", str(tmp_path / "p.json")) in pairs and "--json" in argv
+    assert argv[-2:] == ["--device", "cpu"]
     no_spans = render_command(tmp_path / "take.wav", tmp_path / "p.json", tmp_path)
     assert "--query-span" not in no_spans and "--start" not in no_spans
 

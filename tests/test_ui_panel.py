@@ -370,3 +370,27 @@ def test_a_split_preset_renders_every_named_stem_and_rest_into_before_after(
     assert list(window.compare.rows) == ["source", *names] and list(window.compare.strips) == names
     assert all(window.compare.rows[name].preview is not None for name in names)
     assert window.results_list.count() == 3
+
+
+def test_the_precision_choice_reloads_the_engine_and_is_remembered(
+    qtbot, package: Path, home: Path
+) -> None:
+    asked: list[str] = []
+
+    def reload(precision: str):
+        asked.append(precision)
+        return engine_loader(str(package), "cpu", precision=precision)
+
+    settings = QSettings(str(home / "panel.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(reload("fp32"), PresetLibrary(home / "presets"), settings, reload=reload)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: not window.busy(), timeout=60000)
+    assert window.precision.isEnabled() and window.precision.currentText() == "fp32"
+    assert "fp32 on CPUExecutionProvider" in window.model_label.text()
+    window.precision.setCurrentText("auto")
+    window.change_precision()
+    qtbot.waitUntil(lambda: not window.busy(), timeout=120000)
+    assert asked == ["fp32", "auto"] and settings.value("precision") == "auto"
+    chosen = window.engine.describe()["precision"]  # what auto resolved to on this CPU
+    assert chosen in ("fp32", "bf16") and f"{chosen} on " in window.model_label.text()
+    assert window.precision.currentText() == "auto"  # the choice stays as the user made it

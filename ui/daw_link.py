@@ -15,7 +15,7 @@ from pathlib import Path
 from clapsep.errors import UserError
 from clapsep.host.engine import Engine
 from clapsep.ui.render_args import audacity_command
-from clapsep.ui.render_worker import Reporter, engine_target, run_child
+from clapsep.ui.render_worker import Reporter, engine_flags, run_child
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,6 @@ def render_selection(preset: str, engine: Engine | None, report: Reporter) -> li
         for p in record.get("placed", ()):
             placed.append(PlacedStem(p["name"], p["track"], p["start"], p["end"], Path(p["path"])))
 
-    run_child(audacity_command(preset, *engine_target(engine)), report, line)
+    run_child(audacity_command(preset, engine_flags(engine)), report, line)
     report.progress(1.0)
     return placed

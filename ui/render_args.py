@@ -26,13 +26,14 @@ def render_command(
     out_dir: Path,
     section: tuple[float, float] | None = None,
     spans: Sequence["Span"] = (),
-    model: Path | None = None,
-    device: str | None = None,
+    engine_flags: Sequence[str] = (),
 ) -> list[str]:
     """The `clapsep render` command line the panel runs for a clip with marked spans.
 
     `section` is the clip's in/out and `spans` are in seconds of the input file: target
     spans become `--query-span START:END`, remove spans `--negative-span START:END`.
+    `engine_flags` (`render_worker.engine_flags`) name the panel's own package, device and
+    precision.
     """
     argv = [clapsep_executable(), "render", str(source)]
     argv += ["--preset", str(preset_file), "--out", str(out_dir), "--overwrite", "--json"]
@@ -41,20 +42,13 @@ def render_command(
     for span in spans:
         flag = "--query-span" if span.kind == "target" else "--negative-span"
         argv += [flag, f"{span.start:g}:{span.end:g}"]
-    return argv + _engine_flags(model, device)
+    return argv + list(engine_flags)
 
 
-def audacity_command(
-    preset: str | None, model: Path | None = None, device: str | None = None
-) -> list[str]:
+def audacity_command(preset: str | None, engine_flags: Sequence[str] = ()) -> list[str]:
     """`clapsep audacity --status` (preset None: what Audacity has selected, as JSON) or
     `clapsep audacity --preset NAME --json` (render the selection; progress as JSON lines)."""
     argv = [clapsep_executable(), "audacity"]
     if preset is None:
         return [*argv, "--status"]
-    return [*argv, "--preset", preset, "--json", *_engine_flags(model, device)]
-
-
-def _engine_flags(model: Path | None, device: str | None) -> list[str]:
-    flags = ["--model", str(model)] if model is not None else []
-    return flags + (["--device", device] if device else [])
+    return [*argv, "--preset", preset, "--json", *engine_flags]

@@ -24,6 +24,9 @@ from clapsep.host.audio_io import Section
 from clapsep.host.engine import Engine, RenderInput, RenderOutcome
 from clapsep.host.presets import Preset
 from clapsep.host.render import RenderedStem
+from clapsep.host.runtime.openvino_cpu import OPENVINO_CPU
+from clapsep.host.runtime.sessions import CPU as CPU_PROVIDER
+from clapsep.host.runtime.sessions import PRECISIONS
 from clapsep.host.windowing import Cancelled
 from clapsep.ui.render_args import render_command
 from clapsep.ui.timeline import Span
@@ -187,7 +190,7 @@ def _render_with_spans(
 ) -> PanelClipResult:
     """`clapsep render` with the clip's spans in a child process; cancel stops it."""
     section = section_seconds(clip.section, file_info(clip.path)) if clip.section else None
-    model, device = engine_target(engine)
+    flags = engine_flags(engine)
     with tempfile.TemporaryDirectory(prefix="clapsep-panel-") as work:
         preset_file = Path(work) / "preset.json"
         preset_file.write_text(json.dumps(preset.to_json()))
@@ -197,8 +200,7 @@ def _render_with_spans(
             out_dir or clip.path.parent,
             section,
             spans,
-            model,
-            device,
+            flags,
         )
         out = run_child(argv, report)
     records = json.loads("".join(out))["outputs"]
@@ -216,13 +218,18 @@ def _render_with_spans(
     return PanelClipResult(clip, stems, all(r["cached"] for r in records))
 
 
-def engine_target(engine: Engine | None) -> tuple[Path | None, str | None]:
-    """The `--model` and `--device` that make a child `clapsep` render with the package the
-    panel loaded, on the CPU if the panel runs there (None: the child's defaults)."""
+def engine_flags(engine: Engine | None) -> list[str]:
+    """The `--model`, `--device` and `--precision` that make a child `clapsep` render as the
+    panel's engine does: its package, on the CPU if the panel runs there, at its precision
+    (none: the child's defaults)."""
     if engine is None:
-        return None, None
-    device = "cpu" if engine.provider == "CPUExecutionProvider" else None
-    return Path(engine.describe()["path"]), device
+        return []
+    flags = ["--model", engine.describe()["path"]]
+    if engine.provider in (CPU_PROVIDER, OPENVINO_CPU):
+        flags += ["--device", "cpu"]
+    if engine.separator.precision in PRECISIONS:  # fp16 is a GPU's own choice
+        flags += ["--precision", engine.separator.precision]
+    return flags
 
 
 def run_child(
