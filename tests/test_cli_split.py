@@ -195,3 +195,25 @@ def test_a_missing_out_folder_is_created_when_its_parent_exists(
     assert all(Path(o["path"]).parent == fresh for o in result["outputs"])
     line = error_of(capsys, str(clip), "--query", "x", "--out", str(home / "no" / "such"))
     assert "parent" in line and "does not exist" in line
+
+
+def test_a_batch_split_writes_every_stem_of_each_file_and_a_rerun_skips_them(
+    clip: Path, home: Path, capsys: pytest.CaptureFixture
+) -> None:
+    inputs = home / "in"
+    inputs.mkdir()
+    for name in ("a.wav", "b.wav"):
+        shutil.copy(clip, inputs / name)
+    splits = ["--split", "voice=a person speaking", "--split", "tone=a steady tone"]
+    argv = ["batch", str(inputs), *splits, "--out", str(home / "out"), "--device", "cpu"]
+    assert main([*argv, "--json"]) == 0, capsys.readouterr().err
+    summary = json.loads(capsys.readouterr().out)
+    counts = summary["counts"]
+    assert counts["rendered"] + counts["cached"] == 2  # b is a copy of a: its render is cached
+    for name in ("a", "b"):
+        stems = {p.name.split("_")[-1]: p for p in (home / "out").glob(f"{name}_*.wav")}
+        assert set(stems) == {"voice.wav", "tone.wav", "rest.wav"}
+        total = sum(decoded(p) for p in stems.values())
+        np.testing.assert_allclose(total, decoded(clip), atol=1e-5)
+    assert main([*argv, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["skipped"] == 2
