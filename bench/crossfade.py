@@ -1,6 +1,7 @@
 """Seams and speed of the crossfade: 1 s against 2 s (the default) between 10 s windows.
 
-`python -m bench.crossfade [--package DIR] [--loops 8] [--overlaps 1 2] [--repeats 3]`
+`python -m bench.crossfade [--package DIR] [--loops 8] [--overlaps 1 2] [--repeats 3]
+[--mixtures LIST --audio-root CORPUS --items 12]`
 
 The example clip (8 s, 48 kHz stereo, built from held-out recordings, with its reference
 stems) is looped `--loops` times, so the render crosses several window seams. For each
@@ -12,6 +13,9 @@ looped speech reference:
 - `SDR in fades` over the samples where two windows are crossfaded (the seams), and
   `SDR elsewhere`: a seam that costs quality shows as fades below elsewhere;
 - the median render time.
+
+With `--mixtures` the input is instead the first `--items` mixtures of a held-out speech
+list played one after another (10 s each, 32 kHz mono) under the Dialogue preset's query.
 
 Prints a table and writes JSON (default `bench/results/crossfade.json`).
 """
@@ -29,6 +33,8 @@ from bench.workers import ROOT, write_report
 from clapsep.model.evaluation.metrics import sdr
 
 EXAMPLE = ROOT / "examples" / "street"
+EXAMPLE_QUERY = ("a man speaking", "road traffic and birds chirping")  # .ci/demo's
+LIST_QUERY = ("a person speaking", "background noise and room ambience")  # the Dialogue preset
 
 
 def _read(path: Path) -> tuple[np.ndarray, int]:
@@ -58,17 +64,20 @@ def fade_mask(frames: int, rate: int, window: int, overlap: int, model_rate: int
     return mask
 
 
-def measure(package: str, source: Path, speech: np.ndarray, overlaps: list[float], repeats: int):
+def measure(
+    package: str,
+    source: Path,
+    speech: np.ndarray,
+    query: tuple[str, str],
+    overlaps: list[float],
+    repeats: int,
+) -> tuple[Any, list[dict[str, Any]]]:
     from clapsep.host.cli.options import engine_loader
     from clapsep.host.engine import RenderInput
     from clapsep.host.presets import Preset
 
     engine = engine_loader(package, "cpu", cache=False)()
-    preset = Preset(
-        name="speech",
-        positive_text="a man speaking",
-        negative_text="road traffic and birds chirping",
-    )
+    preset = Preset(name="speech", positive_text=query[0], negative_text=query[1])
     requests = {o: engine.prepare(preset, overlap_seconds=o, overwrite=True) for o in overlaps}
     times: dict[float, list[float]] = {o: [] for o in overlaps}
     targets: dict[float, np.ndarray] = {}
@@ -111,15 +120,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loops", type=int, default=8)
     parser.add_argument("--overlaps", type=float, nargs="+", default=[1.0, 2.0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--mixtures",
+        type=Path,
+        help="a held-out speech list (`clapsep eval-list`): its first --items mixtures, one "
+        "after another, instead of the looped example, under the Dialogue preset's query",
+    )
+    parser.add_argument("--audio-root", type=Path, help="the list's audio root")
+    parser.add_argument("--items", type=int, default=12)
     parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "crossfade.json"))
     args = parser.parse_args(argv)
-    mixture, rate = _read(EXAMPLE / "mixture.wav")
-    speech = np.tile(_read(EXAMPLE / "speech.wav")[0], args.loops)
+    if args.mixtures is None:
+        mixture, rate = _read(EXAMPLE / "mixture.wav")
+        speech = np.tile(_read(EXAMPLE / "speech.wav")[0], args.loops)
+        mixture = np.tile(mixture, args.loops)
+        query, what = EXAMPLE_QUERY, "the example clip looped"
+    else:
+        from clapsep.model.evaluation.mixtures import read_mixture_csv, render
+
+        items = read_mixture_csv(args.mixtures)[: args.items]
+        pairs = [render(item, args.audio_root) for item in items]
+        mixture = np.concatenate([m for m, _ in pairs])[None, :]
+        speech = np.concatenate([t for _, t in pairs])[None, :]
+        rate, query = 32000, LIST_QUERY
+        what = f"{len(items)} mixtures of {args.mixtures.name} one after another"
     with tempfile.TemporaryDirectory() as work:
-        source = _write(Path(work) / "looped.wav", np.tile(mixture, args.loops), rate)
-        package, rows = measure(args.package, source, speech, args.overlaps, args.repeats)
+        source = _write(Path(work) / "long.wav", mixture, rate)
+        package, rows = measure(args.package, source, speech, query, args.overlaps, args.repeats)
     seconds = speech.shape[1] / rate
-    print(f"{package.name} {package.version}, the example clip looped to {seconds:g} s")
+    print(f"{package.name} {package.version}, {what}: {seconds:g} s")
     print(f"{'crossfade':>9} {'median s':>9} {'SDR':>6} {'in fades':>9} {'elsewhere':>10}")
     for row in rows:
         print(
@@ -129,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "package": package.name,
         "version": package.version,
+        "input": what,
+        "query": list(query),
         "seconds": seconds,
         "repeats": args.repeats,
         "rows": rows,
